@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Everything a Lambda binary links must avoid full Foundation: FoundationEssentials keeps the
+/// static binaries small and their cold start short.
+let strictSwift: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "identity-center-compliance",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LambdaRuntime", targets: ["LambdaRuntime"]),
+        .library(name: "AWSClient", targets: ["AWSClient"]),
+        .library(name: "Compliance", targets: ["Compliance"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0")
+    ],
+    targets: [
+        // libcurl is loaded at run time (dlopen), never linked: the bootstrap must not carry a
+        // libcurl symbol version that Amazon Linux's libcurl would not satisfy. See DESIGN.md.
+        .target(
+            name: "CCurl",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "HTTPTransport",
+            dependencies: ["CCurl"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "LambdaRuntime",
+            dependencies: [
+                "HTTPTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "AWSClient",
+            dependencies: [
+                "HTTPTransport",
+                "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "Compliance",
+            dependencies: ["AWSClient"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "TestHTTPServer",
+            path: "Tests/TestHTTPServer",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HTTPTransportTests",
+            dependencies: ["HTTPTransport", "TestHTTPServer"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "LambdaRuntimeTests",
+            dependencies: ["LambdaRuntime", "TestHTTPServer"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "AWSClientTests",
+            dependencies: ["AWSClient", "TestHTTPServer"],
+            resources: [.copy("Resources/sigv4-test-suite")],
+            swiftSettings: strictSwift
+        ),
+    ]
+)
