@@ -19,6 +19,9 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { id }
 
+    /// Every service the functions call; their endpoint variables are checked at start-up.
+    public static let all: [AWSService] = [.dynamoDB, .sqs, .s3, .identityStore, .ssoAdmin, .cloudTrail, .organizations]
+
     public static let dynamoDB = AWSService(
         id: "DYNAMODB", endpointPrefix: "dynamodb", signingName: "dynamodb",
         wireProtocol: .json(version: "1.0", targetPrefix: "DynamoDB_20120810"), isGlobal: false)

@@ -17,12 +17,17 @@ public struct SigV4Signer: Sendable {
     public let credentials: AWSCredentials
     public let region: String
     public let signingName: String
-    private let keyCache = SigningKeyCache()
+    private let keyCache: SigningKeyCache
 
     public init(credentials: AWSCredentials, region: String, signingName: String) {
+        self.init(credentials: credentials, region: region, signingName: signingName, keyCache: SigningKeyCache())
+    }
+
+    init(credentials: AWSCredentials, region: String, signingName: String, keyCache: SigningKeyCache) {
         self.credentials = credentials
         self.region = region
         self.signingName = signingName
+        self.keyCache = keyCache
     }
 
     /// Adds `X-Amz-Date`, the session token, optionally `X-Amz-Content-SHA256`, and

@@ -1,0 +1,82 @@
+import FoundationEssentials
+import HTTPTransport
+
+/// An error answer from an AWS service, with what an engineer on call needs to act on it.
+public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
+    public let service: String
+    public let operation: String
+    /// The error code without its namespace (`ResourceNotFoundException`, `AccessDenied`).
+    public let code: String
+    public let message: String
+    public let requestId: String?
+    public let httpStatus: Int
+
+    public init(service: String, operation: String, code: String, message: String, requestId: String?, httpStatus: Int) {
+        self.service = service
+        self.operation = operation
+        self.code = code
+        self.message = message
+        self.requestId = requestId
+        self.httpStatus = httpStatus
+    }
+
+    public var description: String {
+        let request = requestId.map { ", request id \($0)" } ?? ""
+        return "\(service) \(operation) failed: \(code): \(message) (HTTP \(httpStatus)\(request))"
+    }
+
+    /// Reads the error out of a non-2xx response, in the service's protocol.
+    init(service: AWSService, operation: String, response: HTTPResponse) {
+        let requestId = response.headers["x-amzn-RequestId"] ?? response.headers["x-amz-request-id"]
+        var code: String?
+        var message: String?
+        switch service.wireProtocol {
+        case .json:
+            let body = try? JSONDecoder().decode(JSONErrorBody.self, from: response.body)
+            code = response.headers["X-Amzn-ErrorType"] ?? body?.type ?? body?.code
+            message = body?.message ?? body?.Message
+        case .restXML:
+            let text = String(decoding: response.body, as: UTF8.self)
+            code = xmlElement("Code", in: text)
+            message = xmlElement("Message", in: text)
+        }
+        let fallbackMessage = response.body.isEmpty
+            ? "no details in the response" : String(decoding: response.body.prefix(300), as: UTF8.self)
+        self.init(
+            service: service.id, operation: operation,
+            code: code.map(Self.sanitizedCode) ?? "HTTP\(response.status)",
+            message: message ?? fallbackMessage,
+            requestId: requestId, httpStatus: response.status)
+    }
+
+    /// `aws.protocoltests#FooError:http://internal...` → `FooError`.
+    static func sanitizedCode(_ raw: String) -> String {
+        var code = Substring(raw)
+        if let colon = code.firstIndex(of: ":") { code = code[..<colon] }
+        if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
+        return code.trimmingWhitespace
+    }
+
+    private struct JSONErrorBody: Decodable {
+        let type: String?
+        let code: String?
+        let message: String?
+        let Message: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type = "__type"
+            case code, message, Message
+        }
+    }
+}
+
+/// The text of the first `<name>…</name>` element, entities decoded. S3's error bodies are
+/// flat, so this is all the XML reading the client needs.
+func xmlElement(_ name: String, in xml: String) -> String? {
+    guard let open = xml.firstRange(of: "<\(name)>"),
+        let close = xml[open.upperBound...].firstRange(of: "</\(name)>")
+    else { return nil }
+    return String(xml[open.upperBound..<close.lowerBound])
+        .replacing("&lt;", with: "<").replacing("&gt;", with: ">").replacing("&quot;", with: "\"")
+        .replacing("&apos;", with: "'").replacing("&amp;", with: "&")
+}

@@ -1,0 +1,155 @@
+import FoundationEssentials
+import HTTPTransport
+import Synchronization
+
+/// The AWS SDKs' "standard" retry mode: a few attempts, exponential backoff with full jitter,
+/// and a retry quota shared by all requests of a client so that a failing endpoint is not hammered.
+public struct RetryStrategy: Sendable {
+    public var maxAttempts: Int
+    public var baseDelay: Duration
+    public var maxBackoff: Duration
+    let sleeper: any Sleeper
+    /// A random number in [0, 1): the jitter.
+    let random: @Sendable () -> Double
+    let quota: RetryQuota
+
+    public init(
+        maxAttempts: Int = 3,
+        baseDelay: Duration = .seconds(1),
+        maxBackoff: Duration = .seconds(20),
+        quotaCapacity: Int = 500,
+        sleeper: any Sleeper = TaskSleeper(),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.baseDelay = baseDelay
+        self.maxBackoff = maxBackoff
+        self.sleeper = sleeper
+        self.random = random
+        self.quota = RetryQuota(capacity: quotaCapacity)
+    }
+
+    /// `AWS_MAX_ATTEMPTS`, as the SDKs read it, over the default of 3.
+    public init(environment: [String: String]) throws(AWSConfigurationError) {
+        guard let value = environment["AWS_MAX_ATTEMPTS"].nonEmpty else {
+            self.init()
+            return
+        }
+        guard let attempts = Int(value), (1...20).contains(attempts) else {
+            throw AWSConfigurationError("AWS_MAX_ATTEMPTS must be a whole number from 1 to 20, not \(value)")
+        }
+        self.init(maxAttempts: attempts)
+    }
+
+    /// The delay before retry number `retry` (0 for the first retry): a random share of
+    /// `min(baseDelay × 2^retry, maxBackoff)`.
+    func backoff(beforeRetry retry: Int) -> Duration {
+        let ceiling = min(baseDelay * (1 << min(retry, 30)), maxBackoff)
+        return ceiling * random()
+    }
+
+    /// Runs `attempt` until it succeeds, fails in a way no retry mends, or runs out of attempts
+    /// or of quota. `onRetry` hears of each retry before its backoff.
+    func run<Output>(
+        _ attempt: () async throws -> Output,
+        onRetry: (_ error: any Error, _ nextAttempt: Int, _ delay: Duration) -> Void = { _, _, _ in }
+    ) async throws -> Output {
+        var heldCost: Int?
+        for attemptNumber in 1...maxAttempts {
+            do {
+                let output = try await attempt()
+                quota.release(heldCost)
+                return output
+            } catch {
+                guard attemptNumber < maxAttempts, let kind = RetryKind(error), let cost = quota.acquire(kind) else {
+                    throw error
+                }
+                heldCost = cost
+                let delay = backoff(beforeRetry: attemptNumber - 1)
+                onRetry(error, attemptNumber + 1, delay)
+                try await sleeper.sleep(for: delay)
+            }
+        }
+        preconditionFailure("the loop returns or throws on its last attempt")
+    }
+}
+
+/// Why a failed attempt may be tried again; nil when it may not.
+enum RetryKind {
+    case throttling
+    case transient
+    case timeout
+
+    static let throttlingCodes: Set<String> = [
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+        "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+        "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+    ]
+    static let transientCodes: Set<String> = ["RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure"]
+    static let transientStatuses: Set<Int> = [500, 502, 503, 504]
+
+    init?(_ error: any Error) {
+        switch error {
+        case let error as AWSServiceError:
+            if Self.throttlingCodes.contains(error.code) || error.httpStatus == 429 {
+                self = .throttling
+            } else if Self.transientCodes.contains(error.code) || Self.transientStatuses.contains(error.httpStatus) {
+                self = .transient
+            } else {
+                return nil
+            }
+        case let error as HTTPTransportError where error.isTransient:
+            self = error.kind == .timeout ? .timeout : .transient
+        default:
+            return nil
+        }
+    }
+}
+
+/// The token bucket that bounds retries (the SDKs' retry quota): each retry takes tokens, a
+/// success returns them, so when an endpoint keeps failing, retries stop before it is hammered.
+final class RetryQuota: Sendable {
+    static let retryCost = 5
+    static let timeoutCost = 10
+    static let successRefill = 1
+
+    private let capacity: Int
+    private let available: Mutex<Int>
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        self.available = Mutex(capacity)
+    }
+
+    var tokens: Int { available.withLock { $0 } }
+
+    /// The tokens taken for this retry; nil when the quota is spent.
+    func acquire(_ kind: RetryKind) -> Int? {
+        let cost = kind == .timeout ? Self.timeoutCost : Self.retryCost
+        return available.withLock { tokens in
+            guard tokens >= cost else { return nil }
+            tokens -= cost
+            return cost
+        }
+    }
+
+    /// After a success: the last retry's tokens back, or a small refill when there was no retry.
+    func release(_ heldCost: Int?) {
+        available.withLock { tokens in
+            tokens = min(capacity, tokens + (heldCost ?? Self.successRefill))
+        }
+    }
+}
+
+/// Waits between attempts; tests inject one that records instead of sleeping.
+public protocol Sleeper: Sendable {
+    func sleep(for duration: Duration) async throws
+}
+
+public struct TaskSleeper: Sleeper {
+    public init() {}
+    public func sleep(for duration: Duration) async throws {
+        try await Task.sleep(for: duration)
+    }
+}
