@@ -6,7 +6,9 @@ import Synchronization
 /// Sends signed requests to AWS services and turns their answers into values or typed errors.
 ///
 /// Knows the wire protocols (AWS JSON 1.0/1.1, REST with XML errors), not the services'
-/// operations: the per-service clients build on `json` and `rest`.
+/// operations: the per-service clients build on `json` and `rest`. Their private request and
+/// response structs name fields exactly as the service does (PascalCase), so the JSON needs no
+/// key mapping.
 public final class AWSClient: Sendable {
     public let region: String
     public let retryStrategy: RetryStrategy

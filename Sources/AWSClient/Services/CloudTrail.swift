@@ -1,0 +1,156 @@
+import FoundationEssentials
+
+/// One CloudTrail record, as CloudTrail writes it (and as EventBridge's `detail` carries it).
+public struct CloudTrailRecord: Sendable, Hashable, Codable {
+    public struct UserIdentity: Sendable, Hashable, Codable {
+        public struct OnBehalfOf: Sendable, Hashable, Codable {
+            public let userId: String?
+            public let identityStoreArn: String?
+        }
+
+        public let type: String?
+        public let principalId: String?
+        public let arn: String?
+        public let accountId: String?
+        public let userName: String?
+        /// Identity Center's current format names the user here.
+        public let onBehalfOf: OnBehalfOf?
+    }
+
+    public let eventVersion: String?
+    /// ISO 8601, as CloudTrail writes it.
+    public let eventTime: String
+    public let eventSource: String
+    public let eventName: String
+    public let eventType: String?
+    public let awsRegion: String?
+    public let errorCode: String?
+    public let errorMessage: String?
+    public let userIdentity: UserIdentity?
+    public let requestParameters: JSONValue?
+    public let responseElements: JSONValue?
+    public let additionalEventData: JSONValue?
+    public let serviceEventDetails: JSONValue?
+    public let eventID: String?
+    public let recipientAccountId: String?
+}
+
+/// A record LookupEvents returned.
+public struct CloudTrailLookupEvent: Sendable {
+    public let eventId: String
+    public let eventName: String
+    public let eventTime: AWSTimestamp
+    public let record: CloudTrailRecord
+}
+
+public enum LakeQueryStatus: String, Sendable, Decodable {
+    case queued = "QUEUED", running = "RUNNING", finished = "FINISHED", failed = "FAILED"
+    case cancelled = "CANCELLED", timedOut = "TIMED_OUT"
+}
+
+public struct LakeQueryResults: Sendable {
+    public let status: LakeQueryStatus
+    /// Each row as column name to value (CloudTrail Lake returns every value as a string).
+    public let rows: [[String: String]]
+    public let nextToken: String?
+    public let errorMessage: String?
+}
+
+public protocol CloudTrailAPI: Sendable {
+    /// Every event matching `attribute` (one of LookupEvents' keys, e.g. `EventName`) in the
+    /// time range, newest first, page by page within the API's rate limit.
+    func lookupEvents(attribute: (key: String, value: String)?, start: Date, end: Date) -> Paginator<CloudTrailLookupEvent, String>
+    func startQuery(_ statement: String) async throws -> String
+    func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?)
+    func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults
+}
+
+public struct CloudTrailClient: CloudTrailAPI {
+    let client: AWSClient
+    /// LookupEvents allows 2 requests a second per account and region: pace them rather than
+    /// lean on throttling errors.
+    let lookupRate: RateLimiter
+
+    public init(client: AWSClient, lookupRate: RateLimiter = RateLimiter(perSecond: 2)) {
+        self.client = client
+        self.lookupRate = lookupRate
+    }
+
+    public func lookupEvents(attribute: (key: String, value: String)?, start: Date, end: Date) -> Paginator<CloudTrailLookupEvent, String> {
+        struct Attribute: Encodable { let AttributeKey: String; let AttributeValue: String }
+        struct Input: Encodable {
+            let LookupAttributes: [Attribute]?
+            let StartTime: AWSTimestamp
+            let EndTime: AWSTimestamp
+            let MaxResults = 50
+            let NextToken: String?
+        }
+        struct Event: Decodable { let EventId: String; let EventName: String; let EventTime: AWSTimestamp; let CloudTrailEvent: String }
+        struct Output: Decodable { let Events: [Event]?; let NextToken: String? }
+        let attributes = attribute.map { [Attribute(AttributeKey: $0.key, AttributeValue: $0.value)] }
+        return Paginator("CloudTrail LookupEvents") { [client, lookupRate] token in
+            try await lookupRate.waitForTurn()
+            let input = Input(LookupAttributes: attributes, StartTime: AWSTimestamp(start), EndTime: AWSTimestamp(end), NextToken: token)
+            let page = try await client.json(.cloudTrail, "LookupEvents", input, as: Output.self)
+            let events = try (page.Events ?? []).map { event in
+                do {
+                    let record = try JSONDecoder().decode(CloudTrailRecord.self, from: Data(event.CloudTrailEvent.utf8))
+                    return CloudTrailLookupEvent(eventId: event.EventId, eventName: event.EventName, eventTime: event.EventTime, record: record)
+                } catch {
+                    throw AWSResponseDecodingError(service: "CLOUDTRAIL", operation: "LookupEvents", underlying: "event \(event.EventId): \(error)")
+                }
+            }
+            return (events, page.NextToken)
+        }
+    }
+
+    public func startQuery(_ statement: String) async throws -> String {
+        struct Input: Encodable { let QueryStatement: String }
+        struct Output: Decodable { let QueryId: String }
+        return try await client.json(.cloudTrail, "StartQuery", Input(QueryStatement: statement), as: Output.self).QueryId
+    }
+
+    public func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) {
+        struct Input: Encodable { let QueryId: String }
+        struct Output: Decodable { let QueryStatus: LakeQueryStatus; let ErrorMessage: String? }
+        let output = try await client.json(.cloudTrail, "DescribeQuery", Input(QueryId: queryId), as: Output.self)
+        return (output.QueryStatus, output.ErrorMessage)
+    }
+
+    public func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int = 1000) async throws -> LakeQueryResults {
+        struct Input: Encodable { let QueryId: String; let NextToken: String?; let MaxQueryResults: Int }
+        struct Output: Decodable {
+            let QueryStatus: LakeQueryStatus
+            let QueryResultRows: [[[String: String]]]?
+            let NextToken: String?
+            let ErrorMessage: String?
+        }
+        let output = try await client.json(
+            .cloudTrail, "GetQueryResults", Input(QueryId: queryId, NextToken: nextToken, MaxQueryResults: maxResults), as: Output.self)
+        // A row is a list of one-entry maps, one per selected column.
+        let rows = (output.QueryResultRows ?? []).map { columns in
+            columns.reduce(into: [String: String]()) { row, column in row.merge(column) { first, _ in first } }
+        }
+        return LakeQueryResults(status: output.QueryStatus, rows: rows, nextToken: output.NextToken, errorMessage: output.ErrorMessage)
+    }
+}
+
+/// Spaces calls evenly at a fixed rate, shared by every task that uses it.
+public actor RateLimiter {
+    private let interval: Duration
+    private let clock = ContinuousClock()
+    private var nextSlot: ContinuousClock.Instant
+
+    public init(perSecond rate: Double) {
+        self.interval = .seconds(1 / rate)
+        self.nextSlot = clock.now
+    }
+
+    /// Returns when the caller's turn has come.
+    public func waitForTurn() async throws {
+        let now = clock.now
+        let slot = max(now, nextSlot)
+        nextSlot = slot + interval
+        if slot > now { try await clock.sleep(until: slot) }
+    }
+}
