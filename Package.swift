@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LambdaRuntime", targets: ["LambdaRuntime"]),
         .library(name: "AWSClient", targets: ["AWSClient"]),
         .library(name: "Compliance", targets: ["Compliance"]),
+        .executable(name: "compliance-selfcheck", targets: ["compliance-selfcheck"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0")
@@ -55,6 +56,11 @@ let package = Package(
         .target(
             name: "Compliance",
             dependencies: ["AWSClient"],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "compliance-selfcheck",
+            dependencies: ["LambdaRuntime", "AWSClient", "HTTPTransport"],
             swiftSettings: strictSwift
         ),
         .target(
