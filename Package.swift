@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "AWSClient", targets: ["AWSClient"]),
         .library(name: "Compliance", targets: ["Compliance"]),
         .executable(name: "compliance-selfcheck", targets: ["compliance-selfcheck"]),
+        .executable(name: "registry-writer", targets: ["registry-writer"]),
+        .executable(name: "registry-cleaner", targets: ["registry-cleaner"]),
+        .executable(name: "password-expiry-monitor", targets: ["password-expiry-monitor"]),
+        .executable(name: "inactivity-monitor", targets: ["inactivity-monitor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0")
@@ -55,9 +59,21 @@ let package = Package(
         ),
         .target(
             name: "Compliance",
-            dependencies: ["AWSClient"],
+            dependencies: ["AWSClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
+        .target(
+            name: "FunctionSupport",
+            dependencies: [
+                "Compliance", "LambdaRuntime", "AWSClient", "HTTPTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(name: "registry-writer", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
+        .executableTarget(name: "registry-cleaner", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
+        .executableTarget(name: "password-expiry-monitor", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
+        .executableTarget(name: "inactivity-monitor", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
         .executableTarget(
             name: "compliance-selfcheck",
             dependencies: ["LambdaRuntime", "AWSClient", "HTTPTransport"],
@@ -76,6 +92,11 @@ let package = Package(
         .testTarget(
             name: "LambdaRuntimeTests",
             dependencies: ["LambdaRuntime", "TestHTTPServer"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ComplianceTests",
+            dependencies: ["Compliance", "AWSClient"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -41,6 +41,13 @@ public struct CloudTrailLookupEvent: Sendable {
     public let eventName: String
     public let eventTime: AWSTimestamp
     public let record: CloudTrailRecord
+
+    public init(eventId: String, eventName: String, eventTime: AWSTimestamp, record: CloudTrailRecord) {
+        self.eventId = eventId
+        self.eventName = eventName
+        self.eventTime = eventTime
+        self.record = record
+    }
 }
 
 public enum LakeQueryStatus: String, Sendable, Decodable {
@@ -54,6 +61,13 @@ public struct LakeQueryResults: Sendable {
     public let rows: [[String: String]]
     public let nextToken: String?
     public let errorMessage: String?
+
+    public init(status: LakeQueryStatus, rows: [[String: String]], nextToken: String?, errorMessage: String?) {
+        self.status = status
+        self.rows = rows
+        self.nextToken = nextToken
+        self.errorMessage = errorMessage
+    }
 }
 
 public protocol CloudTrailAPI: Sendable {

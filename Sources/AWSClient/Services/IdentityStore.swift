@@ -4,6 +4,12 @@ public struct IdentityStoreUser: Sendable, Hashable, Decodable {
     public struct ExternalId: Sendable, Hashable, Decodable {
         public let issuer: String
         public let id: String
+
+        public init(issuer: String, id: String) {
+            self.issuer = issuer
+            self.id = id
+        }
+
         enum CodingKeys: String, CodingKey { case issuer = "Issuer", id = "Id" }
     }
 

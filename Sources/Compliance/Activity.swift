@@ -1,0 +1,132 @@
+import AWSClient
+import FoundationEssentials
+
+/// The fields of a CloudTrail event that the controls read, whether the event came whole from
+/// LookupEvents or as a row of a CloudTrail Lake query.
+struct ActivityEvent: Sendable, Equatable {
+    var eventSource: String
+    var eventName: String
+    var eventTime: Date
+    var errorCode: String?
+    /// `userIdentity.onBehalfOf.userId`: how Identity Center names the user today.
+    var onBehalfOfUserId: String?
+    /// `userIdentity.userName`: older events name the user only here…
+    var identityUserName: String?
+    /// …or in `additionalEventData.UserName`.
+    var additionalUserName: String?
+    /// `requestParameters.userId` (UpdatePassword).
+    var requestUserId: String?
+    /// `serviceEventDetails` flattened to strings.
+    var serviceEventDetails: [String: String]
+
+    init(
+        eventSource: String, eventName: String, eventTime: Date, errorCode: String? = nil, onBehalfOfUserId: String? = nil,
+        identityUserName: String? = nil, additionalUserName: String? = nil, requestUserId: String? = nil,
+        serviceEventDetails: [String: String] = [:]
+    ) {
+        self.eventSource = eventSource
+        self.eventName = eventName
+        self.eventTime = eventTime
+        self.errorCode = errorCode
+        self.onBehalfOfUserId = onBehalfOfUserId
+        self.identityUserName = identityUserName
+        self.additionalUserName = additionalUserName
+        self.requestUserId = requestUserId
+        self.serviceEventDetails = serviceEventDetails
+    }
+
+    init?(_ record: CloudTrailRecord) {
+        guard let time = ISO8601UTC.parse(record.eventTime) else { return nil }
+        var details: [String: String] = [:]
+        if case .object(let members) = record.serviceEventDetails {
+            for (key, value) in members { details[key] = value.string }
+        }
+        self.init(
+            eventSource: record.eventSource, eventName: record.eventName, eventTime: time, errorCode: record.errorCode,
+            onBehalfOfUserId: record.userIdentity?.onBehalfOf?.userId, identityUserName: record.userIdentity?.userName,
+            additionalUserName: record.additionalEventData?["UserName"]?.string,
+            requestUserId: record.requestParameters?["userId"]?.string, serviceEventDetails: details)
+    }
+}
+
+/// Evidence about one user: who (by id, else by name for old-format events) and when.
+public struct UserActivity: Sendable, Hashable {
+    public let userId: String?
+    public let userName: String?
+    public let time: Date
+}
+
+/// Which CloudTrail events count as evidence, and whose they are (DESIGN.md, "Activity evidence").
+enum ActivityRules {
+    /// A successful interactive sign-in to Identity Center.
+    static let signInEvents: [(source: String, name: String)] = [
+        ("signin.amazonaws.com", "UserAuthentication"),
+        ("signin.amazonaws.com", "CredentialVerification"),
+        ("sso.amazonaws.com", "Authenticate"),
+    ]
+    static let passwordChangeEvent = (source: "sso-directory.amazonaws.com", name: "UpdatePassword")
+
+    static func signIn(_ event: ActivityEvent) -> UserActivity? {
+        guard event.errorCode == nil,
+            signInEvents.contains(where: { $0.source == event.eventSource && $0.name == event.eventName })
+        else { return nil }
+        switch event.eventName {
+        case "CredentialVerification":
+            // Only a verification that succeeded is a sign-in; failures are logged the same way.
+            guard event.serviceEventDetails["CredentialVerification"] == "Success" else { return nil }
+        case "UserAuthentication":
+            guard event.serviceEventDetails["UserAuthentication"] != "Failure" else { return nil }
+        default:
+            break
+        }
+        return attributed(event, userId: event.onBehalfOfUserId)
+    }
+
+    static func passwordChange(_ event: ActivityEvent) -> UserActivity? {
+        guard event.errorCode == nil, event.eventSource == passwordChangeEvent.source, event.eventName == passwordChangeEvent.name
+        else { return nil }
+        return attributed(event, userId: event.requestUserId ?? event.onBehalfOfUserId)
+    }
+
+    private static func attributed(_ event: ActivityEvent, userId: String?) -> UserActivity? {
+        let userName = event.identityUserName ?? event.additionalUserName
+        guard userId != nil || userName != nil else { return nil }
+        return UserActivity(userId: userId, userName: userName, time: event.eventTime)
+    }
+}
+
+/// Where the monitors (and the report) read CloudTrail from.
+public protocol ActivitySource: Sendable {
+    func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity]
+    func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity]
+}
+
+/// CloudTrail LookupEvents: each event name fetched once for the whole window, paced at the
+/// API's 2 requests a second by the CloudTrail client.
+public struct LookupEventsActivitySource: ActivitySource {
+    let cloudTrail: any CloudTrailAPI
+
+    public init(cloudTrail: any CloudTrailAPI) {
+        self.cloudTrail = cloudTrail
+    }
+
+    public func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
+        var activity: [UserActivity] = []
+        for name in Set(ActivityRules.signInEvents.map(\.name)).sorted() {
+            activity += try await events(named: name, from: start, to: end).compactMap(ActivityRules.signIn)
+        }
+        return activity
+    }
+
+    public func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
+        try await events(named: ActivityRules.passwordChangeEvent.name, from: start, to: end).compactMap(ActivityRules.passwordChange)
+    }
+
+    func events(named name: String, from start: Date, to end: Date) async throws -> [ActivityEvent] {
+        var events: [ActivityEvent] = []
+        for try await page in cloudTrail.lookupEvents(attribute: (key: "EventName", value: name), start: start, end: end) {
+            events += page.compactMap { ActivityEvent($0.record) }
+        }
+        return events
+    }
+}

@@ -1,0 +1,75 @@
+import AWSClient
+
+/// A function's setting that is missing or malformed: the init phase fails with this message.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Reads and checks the environment variables of DESIGN.md.
+struct EnvironmentReader {
+    let environment: [String: String]
+
+    func required(_ name: String) throws(ConfigurationError) -> String {
+        guard let value = environment[name]?.trimmed, !value.isEmpty else {
+            throw ConfigurationError("\(name) is not set")
+        }
+        return value
+    }
+
+    func optional(_ name: String) -> String? {
+        guard let value = environment[name]?.trimmed, !value.isEmpty else { return nil }
+        return value
+    }
+
+    func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = optional(name) else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return value
+    }
+
+    /// `d-` and ten hex digits, or the UUID form some stores have.
+    func identityStoreId() throws(ConfigurationError) -> String {
+        let value = try required("IDENTITY_STORE_ID")
+        guard IdentityStoreIdPattern.matches(value) else {
+            throw ConfigurationError("IDENTITY_STORE_ID must look like d-1234567890, not '\(value)'")
+        }
+        return value
+    }
+
+    func httpURL(_ name: String) throws(ConfigurationError) -> String {
+        let value = try required(name)
+        guard value.hasPrefix("https://") || value.hasPrefix("http://"), !value.contains(" ") else {
+            throw ConfigurationError("\(name) must be an http(s) URL, not '\(value)'")
+        }
+        return value
+    }
+
+    /// A comma-separated list, blanks dropped.
+    func list(_ name: String) -> [String] {
+        (optional(name) ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+    }
+}
+
+enum IdentityStoreIdPattern {
+    static func matches(_ value: String) -> Bool {
+        let hex = Set("0123456789abcdef")
+        if value.hasPrefix("d-") {
+            let digits = value.dropFirst(2)
+            return digits.count == 10 && digits.allSatisfy { hex.contains($0) }
+        }
+        let groups = value.split(separator: "-", omittingEmptySubsequences: false)
+        return groups.map(\.count) == [8, 4, 4, 4, 12] && groups.allSatisfy { $0.allSatisfy { hex.contains($0) } }
+    }
+}
+
+extension String {
+    var trimmed: String {
+        var slice = self[...]
+        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
+        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
+        return String(slice)
+    }
+}

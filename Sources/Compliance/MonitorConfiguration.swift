@@ -1,0 +1,68 @@
+/// The two PCI DSS controls the monitors enforce.
+public enum Control: String, Sendable {
+    /// PCI DSS 8.3.9: passwords changed at least every 90 days.
+    case passwordExpiry = "PASSWORD_EXPIRY"
+    /// PCI DSS 8.2.6: accounts inactive for 90 days are removed or disabled.
+    case inactivity = "USER_INACTIVITY"
+
+    var thresholdVariable: String {
+        switch self {
+        case .passwordExpiry: "PASSWORD_MAX_AGE_DAYS"
+        case .inactivity: "INACTIVITY_MAX_DAYS"
+        }
+    }
+}
+
+/// Where CloudTrail activity is read from.
+public enum ActivitySourceChoice: Sendable, Equatable {
+    case lookupEvents
+    case lake(EventDataStoreId)
+
+    init(_ reader: EnvironmentReader) throws(ConfigurationError) {
+        switch reader.optional("ACTIVITY_SOURCE") ?? "lookup-events" {
+        case "lookup-events":
+            self = .lookupEvents
+        case "lake":
+            guard let store = reader.optional("CLOUDTRAIL_LAKE_EVENT_DATA_STORE") else {
+                throw ConfigurationError("ACTIVITY_SOURCE=lake needs CLOUDTRAIL_LAKE_EVENT_DATA_STORE")
+            }
+            self = .lake(try EventDataStoreId(store))
+        case let other:
+            throw ConfigurationError("ACTIVITY_SOURCE must be lookup-events or lake, not '\(other)'")
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .lookupEvents: "lookup-events"
+        case .lake: "lake"
+        }
+    }
+}
+
+public struct MonitorConfiguration: Sendable {
+    public let control: Control
+    public let table: String
+    public let identityStoreId: String
+    public let alertQueueUrl: String
+    public let thresholdDays: Int
+    public let warningDays: Int
+    /// User names and ids never alerted (break-glass accounts), lower-cased.
+    public let excludedUsers: Set<String>
+    public let activitySource: ActivitySourceChoice
+
+    public init(control: Control, environment: [String: String]) throws(ConfigurationError) {
+        let reader = EnvironmentReader(environment: environment)
+        self.control = control
+        table = try reader.required("REGISTRY_TABLE")
+        identityStoreId = try reader.identityStoreId()
+        alertQueueUrl = try reader.httpURL("ALERT_QUEUE_URL")
+        thresholdDays = try reader.integer(control.thresholdVariable, default: 90, in: 1...365)
+        warningDays = try reader.integer("WARNING_DAYS", default: 14, in: 0...365)
+        guard warningDays < thresholdDays else {
+            throw ConfigurationError("WARNING_DAYS (\(warningDays)) must be less than \(control.thresholdVariable) (\(thresholdDays))")
+        }
+        excludedUsers = Set(reader.list("EXCLUDED_USERS").map { $0.lowercased() })
+        activitySource = try ActivitySourceChoice(reader)
+    }
+}

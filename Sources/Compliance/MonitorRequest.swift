@@ -1,0 +1,38 @@
+import FoundationEssentials
+
+/// What the monitors and the report are invoked with: an EventBridge "Scheduled Event", an SSM
+/// Automation payload, or `{}`. Only these keys mean anything; any other is ignored.
+public struct MonitorRequest: Sendable, Decodable {
+    /// Compute, log and return; send and write nothing.
+    public var dryRun: Bool
+    /// Evaluate as of this instant instead of now.
+    public var asOf: Date?
+    /// The report's window, overriding `REPORT_LOOKBACK_DAYS` (SSM Automation's parameter).
+    public var lookbackDays: Int?
+
+    public init(dryRun: Bool = false, asOf: Date? = nil, lookbackDays: Int? = nil) {
+        self.dryRun = dryRun
+        self.asOf = asOf
+        self.lookbackDays = lookbackDays
+    }
+
+    enum CodingKeys: String, CodingKey { case dryRun, asOf, lookbackDays }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        dryRun = try container.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
+        if let text = try container.decodeIfPresent(String.self, forKey: .asOf) {
+            guard let date = ISO8601UTC.parse(text) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .asOf, in: container, debugDescription: "'\(text)' is not an ISO 8601 time such as 2026-07-01T10:00:00Z")
+            }
+            asOf = date
+        }
+        if let days = try container.decodeIfPresent(Int.self, forKey: .lookbackDays) {
+            guard (1...365).contains(days) else {
+                throw DecodingError.dataCorruptedError(forKey: .lookbackDays, in: container, debugDescription: "must be 1 to 365 days, not \(days)")
+            }
+            lookbackDays = days
+        }
+    }
+}

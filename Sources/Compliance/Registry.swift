@@ -1,0 +1,123 @@
+import AWSClient
+import FoundationEssentials
+
+/// The kinds of evidence the monitors remember in the registry.
+public enum EvidenceKind: Sendable, Hashable {
+    case passwordChange
+    case signIn
+
+    var attribute: String {
+        switch self {
+        case .passwordChange: RegistryAttribute.lastPasswordChangeAt
+        case .signIn: RegistryAttribute.lastSignInAt
+        }
+    }
+}
+
+/// The registry of Identity Center users. Every write is idempotent and never moves data back:
+/// a replayed or late event cannot duplicate a user, move `CreatedAt` later or forget evidence.
+public protocol Registry: Sendable {
+    /// Records a user from a CreateUser event: names and store refreshed, `Origin` kept when the
+    /// user is already known, `CreatedAt` only ever moved earlier, history dates untouched.
+    func register(_ user: RegistryUser) async throws
+    /// Adds a user found by a reconcile; false when the user was already there.
+    func addIfMissing(_ user: RegistryUser) async throws -> Bool
+    /// Refreshes the names of a known user; false when the user is no longer in the registry.
+    func refreshNames(userId: String, userName: String, displayName: String?, updatedAt: Date) async throws -> Bool
+    /// False when there was no such user.
+    func remove(userId: String) async throws -> Bool
+    func allUsers() async throws -> [RegistryUser]
+    /// Remembers `date` unless the registry already holds a later one (or no longer holds the user).
+    func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws
+}
+
+/// The registry in a DynamoDB table, through conditional writes.
+public struct DynamoDBRegistry: Registry {
+    let table: String
+    let dynamoDB: any DynamoDBAPI
+
+    public init(table: String, dynamoDB: any DynamoDBAPI) {
+        self.table = table
+        self.dynamoDB = dynamoDB
+    }
+
+    public func register(_ user: RegistryUser) async throws {
+        var update = DynamoDBExpression(
+            "SET UserName = :userName, IdentityStoreId = :store, UpdatedAt = :updatedAt, Origin = if_not_exists(Origin, :origin)",
+            values: [
+                ":userName": .string(user.userName), ":store": .string(user.identityStoreId),
+                ":updatedAt": .string(ISO8601UTC.format(user.updatedAt)), ":origin": .string(user.origin.rawValue),
+            ])
+        setOrRemoveDisplayName(user.displayName, in: &update)
+        try await dynamoDB.updateItem(table: table, key: key(user.userId), update: update, condition: nil)
+
+        guard let createdAt = user.createdAt else { return }
+        let earlier = DynamoDBExpression(
+            "attribute_not_exists(CreatedAt) OR CreatedAt > :createdAt", values: [":createdAt": .string(ISO8601UTC.format(createdAt))])
+        try await ignoringConditionFailure {
+            try await dynamoDB.updateItem(
+                table: table, key: key(user.userId), update: DynamoDBExpression("SET CreatedAt = :createdAt"), condition: earlier)
+        }
+    }
+
+    public func addIfMissing(_ user: RegistryUser) async throws -> Bool {
+        try await ignoringConditionFailure {
+            try await dynamoDB.putItem(table: table, item: user.item, condition: DynamoDBExpression("attribute_not_exists(UserId)"))
+            return true
+        } ?? false
+    }
+
+    public func refreshNames(userId: String, userName: String, displayName: String?, updatedAt: Date) async throws -> Bool {
+        var update = DynamoDBExpression(
+            "SET UserName = :userName, UpdatedAt = :updatedAt",
+            values: [":userName": .string(userName), ":updatedAt": .string(ISO8601UTC.format(updatedAt))])
+        setOrRemoveDisplayName(displayName, in: &update)
+        return try await ignoringConditionFailure {
+            try await dynamoDB.updateItem(table: table, key: key(userId), update: update, condition: DynamoDBExpression("attribute_exists(UserId)"))
+            return true
+        } ?? false
+    }
+
+    public func remove(userId: String) async throws -> Bool {
+        try await dynamoDB.deleteItem(table: table, key: key(userId), condition: nil) != nil
+    }
+
+    public func allUsers() async throws -> [RegistryUser] {
+        try await dynamoDB.scan(table: table, consistentRead: true).all().map { try RegistryUser(item: $0) }
+    }
+
+    public func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws {
+        let update = DynamoDBExpression(
+            "SET #evidence = :date, UpdatedAt = :updatedAt", names: ["#evidence": kind.attribute],
+            values: [":date": .string(ISO8601UTC.format(date)), ":updatedAt": .string(ISO8601UTC.format(updatedAt))])
+        let newer = DynamoDBExpression(
+            "attribute_exists(UserId) AND (attribute_not_exists(#evidence) OR #evidence < :date)", names: ["#evidence": kind.attribute])
+        try await ignoringConditionFailure {
+            try await dynamoDB.updateItem(table: table, key: key(userId), update: update, condition: newer)
+        }
+    }
+
+    private func key(_ userId: String) -> DynamoDBItem {
+        [RegistryAttribute.userId: .string(userId)]
+    }
+
+    private func setOrRemoveDisplayName(_ displayName: String?, in update: inout DynamoDBExpression) {
+        if let displayName {
+            update.expression = update.expression.replacing("SET ", with: "SET DisplayName = :displayName, ", maxReplacements: 1)
+            update.values[":displayName"] = .string(displayName)
+        } else {
+            update.expression += " REMOVE DisplayName"
+        }
+    }
+
+    /// A failed condition means the write was not needed (already newer, already there, gone):
+    /// the result is nil then, and any other error goes on up.
+    @discardableResult
+    private func ignoringConditionFailure<Result>(_ write: () async throws -> Result) async throws -> Result? {
+        do {
+            return try await write()
+        } catch let error as AWSServiceError where error.code == "ConditionalCheckFailedException" {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import AWSClient
+import Compliance
+import FoundationEssentials
+import HTTPTransport
+import LambdaRuntime
+import Logging
+
+/// The entry points of the function executables: each reads its configuration in the init
+/// phase (a bad setting fails there, on `/runtime/init/error`), builds its AWS clients, and hands
+/// events to the domain logic in `Compliance`.
+public enum Functions {
+    public static func registryWriter() async -> Never {
+        await LambdaRuntime.main { context in
+            let configuration = try RegistryWriterConfiguration(environment: context.environment)
+            let aws = try AWSServices(context)
+            return RegistryHandler(
+                handle: RegistryWriter(
+                    configuration: configuration, directory: IdentityStoreClient(client: aws.client),
+                    registry: DynamoDBRegistry(table: configuration.table, dynamoDB: DynamoDBClient(client: aws.client)),
+                    logger: context.logger
+                ).handle)
+        }
+    }
+
+    public static func registryCleaner() async -> Never {
+        await LambdaRuntime.main { context in
+            let configuration = try RegistryCleanerConfiguration(environment: context.environment)
+            let aws = try AWSServices(context)
+            return RegistryHandler(
+                handle: RegistryCleaner(
+                    configuration: configuration, directory: IdentityStoreClient(client: aws.client),
+                    registry: DynamoDBRegistry(table: configuration.table, dynamoDB: DynamoDBClient(client: aws.client)),
+                    logger: context.logger
+                ).handle)
+        }
+    }
+
+    public static func monitor(_ control: Control) async -> Never {
+        await LambdaRuntime.main { context in
+            let configuration = try MonitorConfiguration(control: control, environment: context.environment)
+            let aws = try AWSServices(context)
+            let monitor = ComplianceMonitor(
+                configuration: configuration,
+                registry: DynamoDBRegistry(table: configuration.table, dynamoDB: DynamoDBClient(client: aws.client)),
+                activity: aws.activitySource(configuration.activitySource), queue: SQSClient(client: aws.client),
+                logger: context.logger)
+            return MonitorHandler(monitor: monitor)
+        }
+    }
+}
+
+struct RegistryHandler: LambdaHandler {
+    let handle: @Sendable (RegistryTrigger) async throws -> RegistryChange
+
+    func handle(_ event: RegistryTrigger, context: LambdaContext) async throws -> RegistryChange {
+        try await handle(event)
+    }
+}
+
+struct MonitorHandler: LambdaHandler {
+    let monitor: ComplianceMonitor
+
+    func handle(_ event: MonitorRequest, context: LambdaContext) async throws -> MonitorSummary {
+        try await monitor.run(event, deadline: context.deadline(leaving: .seconds(15)))
+    }
+}
+
+/// The AWS clients a function needs, from the standard AWS environment variables.
+struct AWSServices {
+    let client: AWSClient
+
+    init(_ context: LambdaInitContext) throws {
+        let http = try CurlHTTPClient()
+        client = try AWSClient(environment: context.environment, http: http, logger: context.logger)
+    }
+
+    func activitySource(_ choice: ActivitySourceChoice) -> any ActivitySource {
+        let cloudTrail = CloudTrailClient(client: client)
+        switch choice {
+        case .lookupEvents: return LookupEventsActivitySource(cloudTrail: cloudTrail)
+        case .lake(let store): return LakeActivitySource(cloudTrail: cloudTrail, eventDataStore: store)
+        }
+    }
+}
+
+extension LambdaContext {
+    /// The invocation's deadline less a margin to report in; nil when Lambda gave none.
+    func deadline(leaving margin: Duration) -> Date? {
+        guard deadlineMilliseconds > 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(deadlineMilliseconds) / 1000).addingTimeInterval(-Double(margin.components.seconds))
+    }
+}
+
+/// Lambda shows the AWS error code as the invocation's `errorType`.
+extension AWSServiceError: LambdaReportableError {
+    public var errorType: String { code }
+}

@@ -1,0 +1,126 @@
+import AWSClient
+@testable import Compliance
+import Foundation
+import Synchronization
+import Testing
+
+/// A Lake that answers RUNNING a set number of times, then FINISHED with pages of rows.
+final class ScriptedLake: CloudTrailAPI {
+    let runningPolls: Int
+    let finalStatus: LakeQueryStatus
+    let pages: [[[String: String]]]
+    let statements = Mutex<[String]>([])
+    let calls = Mutex(0)
+
+    init(runningPolls: Int, finalStatus: LakeQueryStatus = .finished, pages: [[[String: String]]] = [[]]) {
+        self.runningPolls = runningPolls
+        self.finalStatus = finalStatus
+        self.pages = pages
+    }
+
+    func lookupEvents(attribute: (key: String, value: String)?, start: Date, end: Date) -> Paginator<CloudTrailLookupEvent, String> {
+        Paginator("unused") { _ in ([], nil) }
+    }
+    func startQuery(_ statement: String) async throws -> String {
+        statements.withLock { $0.append(statement) }
+        return "q-1"
+    }
+    func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) { (finalStatus, nil) }
+    func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults {
+        let call = calls.withLock { $0 += 1; return $0 }
+        if call <= runningPolls { return LakeQueryResults(status: .running, rows: [], nextToken: nil, errorMessage: nil) }
+        guard finalStatus == .finished else {
+            return LakeQueryResults(status: finalStatus, rows: [], nextToken: nil, errorMessage: "Query exceeded the time limit")
+        }
+        let index = Int(nextToken ?? "0")!
+        return LakeQueryResults(status: .finished, rows: pages[index], nextToken: index + 1 < pages.count ? String(index + 1) : nil, errorMessage: nil)
+    }
+}
+
+struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
+
+@Suite struct LakeTests {
+    let storeId = try! EventDataStoreId("arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1")
+
+    @Test func eventDataStoreIdsAreCheckedBeforeTheyReachSQL() throws {
+        #expect(storeId.id == "EXAMPLE-f852-4e8f-8bd1")
+        #expect(try EventDataStoreId("eds-rig-0000000001").id == "eds-rig-0000000001")
+        for hostile in ["x; DROP TABLE y", "a' OR '1'='1", "", "arn:aws:s3:::bucket/x", "name with space"] {
+            #expect(throws: ConfigurationError.self, "\(hostile)") { try EventDataStoreId(hostile) }
+        }
+    }
+
+    @Test func queryIsBoundedOnEventTimeAndPolledUntilFinishedThenPaged() async throws {
+        let row = ["eventSource": "signin.amazonaws.com", "eventName": "CredentialVerification", "eventTime": "2026-11-01 10:00:00.000",
+                   "onBehalfOfUserId": "id-1", "credentialVerification": "Success", "errorCode": ""]
+        let failedRow = row.merging(["credentialVerification": "Failure", "onBehalfOfUserId": "id-2"]) { $1 }
+        let lake = ScriptedLake(runningPolls: 2, pages: [[row], [failedRow]])
+        let source = LakeActivitySource(cloudTrail: lake, eventDataStore: storeId, sleeper: NoSleep())
+
+        let signIns = try await source.signIns(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
+
+        #expect(signIns == [UserActivity(userId: "id-1", userName: nil, time: date("2026-11-01T10:00:00Z"))])
+        #expect(lake.calls.withLock { $0 } == 4, "two RUNNING polls, then two pages")
+        let statement = try #require(lake.statements.withLock { $0.first })
+        #expect(statement.contains("FROM EXAMPLE-f852-4e8f-8bd1 "))
+        #expect(statement.contains("eventTime >= '2026-08-23 06:00:00' AND eventTime <= '2026-11-21 06:00:00'"))
+    }
+
+    @Test func queryStillRunningAtTheDeadlineIsAClearError() async throws {
+        let lake = ScriptedLake(runningPolls: .max)
+        let source = LakeActivitySource(cloudTrail: lake, eventDataStore: storeId, sleeper: NoSleep())
+        let error = await #expect(throws: LakeQueryError.self) {
+            try await source.signIns(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: Date())
+        }
+        #expect(error?.description.contains("still RUNNING when the invocation's time ran out") == true)
+    }
+
+    @Test func failedQueryCarriesTheServicesMessage() async throws {
+        let source = LakeActivitySource(cloudTrail: ScriptedLake(runningPolls: 0, finalStatus: .timedOut), eventDataStore: storeId, sleeper: NoSleep())
+        let error = await #expect(throws: LakeQueryError.self) {
+            try await source.passwordChanges(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
+        }
+        #expect(error?.description == "CloudTrail Lake query q-1 TIMED_OUT: Query exceeded the time limit")
+    }
+}
+
+@Suite struct ConfigurationTests {
+    let base = ["REGISTRY_TABLE": "t", "IDENTITY_STORE_ID": "d-1234567890", "ALERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q"]
+
+    func error(_ environment: [String: String], _ control: Control = .passwordExpiry) -> String? {
+        do {
+            _ = try MonitorConfiguration(control: control, environment: environment)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func defaultsFollowTheDesign() throws {
+        let configuration = try MonitorConfiguration(control: .inactivity, environment: base)
+        #expect((configuration.thresholdDays, configuration.warningDays) == (90, 14))
+        #expect(configuration.activitySource == .lookupEvents)
+        #expect(configuration.excludedUsers.isEmpty)
+    }
+
+    @Test func missingOrMalformedSettingsSayWhich() {
+        #expect(error(base.filter { $0.key != "REGISTRY_TABLE" }) == "REGISTRY_TABLE is not set")
+        #expect(error(base.merging(["IDENTITY_STORE_ID": "store-1"]) { $1 })?.contains("IDENTITY_STORE_ID must look like d-1234567890") == true)
+        #expect(error(base.merging(["PASSWORD_MAX_AGE_DAYS": "0"]) { $1 })?.contains("PASSWORD_MAX_AGE_DAYS must be a whole number from 1 to 365") == true)
+        #expect(error(base.merging(["INACTIVITY_MAX_DAYS": "30", "WARNING_DAYS": "30"]) { $1 }, .inactivity)?.contains("WARNING_DAYS (30) must be less than INACTIVITY_MAX_DAYS (30)") == true)
+        #expect(error(base.merging(["ACTIVITY_SOURCE": "lake"]) { $1 }) == "ACTIVITY_SOURCE=lake needs CLOUDTRAIL_LAKE_EVENT_DATA_STORE")
+        #expect(error(base.merging(["ACTIVITY_SOURCE": "athena"]) { $1 })?.contains("lookup-events or lake") == true)
+        #expect(error(base.merging(["ALERT_QUEUE_URL": "queue"]) { $1 })?.contains("ALERT_QUEUE_URL must be an http(s) URL") == true)
+        #expect(throws: ConfigurationError.self) { try RegistryCleanerConfiguration(environment: ["REGISTRY_TABLE": "t", "IDENTITY_STORE_ID": "d-1234567890", "RECONCILE_MAX_REMOVE_PERCENT": "101"]) }
+        #expect(IdentityStoreIdPattern.matches("12345678-1234-1234-1234-123456789abc"))
+    }
+
+    @Test func monitorRequestsFromSchedulesSSMAndByHand() throws {
+        let scheduled = try decodeEvent(#"{"version":"0","detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#, as: MonitorRequest.self)
+        #expect(!scheduled.dryRun && scheduled.asOf == nil)
+        let manual = try decodeEvent(#"{"dryRun": true, "asOf": "2026-07-01T10:00:00Z"}"#, as: MonitorRequest.self)
+        #expect(manual.dryRun && manual.asOf == date("2026-07-01T10:00:00Z"))
+        #expect(throws: DecodingError.self) { try decodeEvent(#"{"asOf": "last tuesday"}"#, as: MonitorRequest.self) }
+        #expect(throws: DecodingError.self) { try decodeEvent(#"{"dryRun": "yes"}"#, as: MonitorRequest.self) }
+    }
+}

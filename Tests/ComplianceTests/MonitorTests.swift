@@ -1,0 +1,245 @@
+import AWSClient
+@testable import Compliance
+import Foundation
+import Logging
+import Testing
+
+func monitorConfiguration(_ control: Control, _ extra: [String: String] = [:]) throws -> MonitorConfiguration {
+    try MonitorConfiguration(control: control, environment: [
+        "REGISTRY_TABLE": "registry", "IDENTITY_STORE_ID": store, "ALERT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/alerts",
+    ].merging(extra) { $1 })
+}
+
+func makeMonitor(
+    _ control: Control, registry: InMemoryRegistry, activity: FakeActivity = FakeActivity(), queue: RecordingQueue = RecordingQueue(),
+    environment: [String: String] = [:]
+) throws -> ComplianceMonitor {
+    ComplianceMonitor(
+        configuration: try monitorConfiguration(control, environment), registry: registry, activity: activity, queue: queue,
+        logger: Logger(label: "test"), now: { date("2026-11-21T06:00:00Z") })
+}
+
+struct AlertBody: Decodable {
+    struct User: Decodable { let userId: String; let userName: String; let status: String; let lastEventAt: String?; let daysSince: Int? }
+    let schemaVersion: Int
+    let alertType: String
+    let generatedAt: String
+    let identityStoreId: String
+    let thresholdDays: Int
+    let warningDays: Int
+    let part: Int
+    let parts: Int
+    let users: [User]
+}
+
+@Suite struct VerdictTests {
+    let asOf = date("2026-11-21T06:00:00Z")
+
+    func verdict(_ user: RegistryUser, cloudTrail: String? = nil, control: Control = .inactivity) throws -> Verdict {
+        try makeMonitor(control, registry: InMemoryRegistry()).verdict(for: user, cloudTrailDate: cloudTrail.map(date), asOf: asOf)
+    }
+
+    @Test func exactlyNinetyDaysIsExpiredAndEightyNineIsAWarning() throws {
+        let ninety = try verdict(user("u", "a"), cloudTrail: "2026-08-23T06:00:00Z")
+        #expect(ninety.daysSince == 90)
+        #expect(ninety.status == .expired)
+        let almost = try verdict(user("u", "a"), cloudTrail: "2026-08-23T06:00:01Z")
+        #expect(almost.daysSince == 89, "one second short of 90 days rounds down")
+        #expect(almost.status == .warning)
+    }
+
+    @Test func warningStartsAtSeventySixDays() throws {
+        #expect(try verdict(user("u", "a"), cloudTrail: "2026-09-06T06:00:00Z").daysSince == 76)
+        #expect(try verdict(user("u", "a"), cloudTrail: "2026-09-06T06:00:00Z").status == .warning)
+        #expect(try verdict(user("u", "a"), cloudTrail: "2026-09-07T06:00:00Z").status == .compliant)
+    }
+
+    @Test func leapDayCountsAsADay() throws {
+        let monitor = try makeMonitor(.passwordExpiry, registry: InMemoryRegistry())
+        let leap = monitor.verdict(for: user("u", "a", password: "2024-02-28T00:00:00Z"), cloudTrailDate: nil, asOf: date("2024-05-28T00:00:00Z"))
+        #expect(leap.daysSince == 90)
+        #expect(leap.status == .expired)
+        let common = monitor.verdict(for: user("u", "a", password: "2023-02-28T00:00:00Z"), cloudTrailDate: nil, asOf: date("2023-05-28T00:00:00Z"))
+        #expect(common.daysSince == 89)
+        #expect(common.status == .warning)
+    }
+
+    @Test func userCreatedYesterdayIsInTheirGracePeriod() throws {
+        let fresh = try verdict(user("u", "a", created: "2026-11-20T06:00:00Z"))
+        #expect(fresh.daysSince == 1)
+        #expect(fresh.status == .compliant)
+        #expect(fresh.lastEventAt == date("2026-11-20T06:00:00Z"))
+    }
+
+    @Test func noEvidenceAtAllIsExpiredWithNoDate() throws {
+        let unknown = try verdict(user("u", "a", origin: .reconcile))
+        #expect(unknown.status == .expired)
+        #expect(unknown.lastEventAt == nil)
+        #expect(unknown.daysSince == nil)
+    }
+
+    @Test func newestOfCloudTrailAndRegistryWins() throws {
+        let remembered = try verdict(user("u", "a", created: "2025-01-01T00:00:00Z", signIn: "2026-11-01T00:00:00Z"), cloudTrail: "2026-10-01T00:00:00Z")
+        #expect(remembered.lastEventAt == date("2026-11-01T00:00:00Z"))
+        let fromTrail = try verdict(user("u", "a", created: "2025-01-01T00:00:00Z", signIn: "2026-01-01T00:00:00Z"), cloudTrail: "2026-11-10T00:00:00Z")
+        #expect(fromTrail.lastEventAt == date("2026-11-10T00:00:00Z"))
+        #expect(fromTrail.daysSince == 11)
+    }
+}
+
+@Suite struct EvidenceTests {
+    @Test func signInsMatchOnUserIdFirstAndUserNameOnlyForOldEvents() throws {
+        let users = [user("id-ada", "ada"), user("id-bob", "Bob")]
+        let activity = [
+            UserActivity(userId: "id-ada", userName: "someone-else", time: date("2026-11-01T00:00:00Z")),
+            UserActivity(userId: nil, userName: "bob", time: date("2026-10-01T00:00:00Z")),
+            UserActivity(userId: nil, userName: "ada", time: date("2026-11-20T00:00:00Z")),
+            UserActivity(userId: "id-unknown", userName: "Bob", time: date("2026-11-20T00:00:00Z")),
+            UserActivity(userId: "id-ada", userName: nil, time: date("2026-12-01T00:00:00Z")),
+        ]
+        let newest = ComplianceMonitor.newestActivity(activity, for: users, notAfter: date("2026-11-21T00:00:00Z"))
+        #expect(newest["id-ada"] == date("2026-11-20T00:00:00Z"), "old-format name match counts; events after asOf do not")
+        #expect(newest["id-bob"] == date("2026-10-01T00:00:00Z"), "an event with an id is never re-attributed by its name")
+    }
+
+    @Test func ruleAcceptsBothIdentityFormatsAndRejectsFailedVerifications() throws {
+        let current = try #require(ActivityEvent(try record("""
+            {"eventTime":"2026-11-01T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"CredentialVerification",
+             "userIdentity":{"type":"IdentityCenterUser","onBehalfOf":{"userId":"id-1"}},
+             "serviceEventDetails":{"CredentialVerification":"Success"},"eventType":"AwsServiceEvent"}
+            """)))
+        #expect(ActivityRules.signIn(current) == UserActivity(userId: "id-1", userName: nil, time: date("2026-11-01T10:00:00Z")))
+
+        let old = try #require(ActivityEvent(try record("""
+            {"eventTime":"2025-05-01T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"UserAuthentication",
+             "userIdentity":{"type":"Unknown","userName":"ada"},"additionalEventData":{"UserName":"ada"},
+             "serviceEventDetails":{"UserAuthentication":"Success"}}
+            """)))
+        #expect(ActivityRules.signIn(old)?.userName == "ada")
+        #expect(ActivityRules.signIn(old)?.userId == nil)
+
+        let legacy = try #require(ActivityEvent(try record("""
+            {"eventTime":"2024-05-01T10:00:00Z","eventSource":"sso.amazonaws.com","eventName":"Authenticate",
+             "userIdentity":{"type":"Unknown","userName":"bob"}}
+            """)))
+        #expect(ActivityRules.signIn(legacy)?.userName == "bob")
+
+        let failed = try #require(ActivityEvent(try record("""
+            {"eventTime":"2026-11-01T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"CredentialVerification",
+             "userIdentity":{"onBehalfOf":{"userId":"id-1"}},"serviceEventDetails":{"CredentialVerification":"Failure"},
+             "errorMessage":"Invalid password"}
+            """)))
+        #expect(ActivityRules.signIn(failed) == nil)
+
+        let errored = try #require(ActivityEvent(try record("""
+            {"eventTime":"2026-11-01T10:00:00Z","eventSource":"sso.amazonaws.com","eventName":"Authenticate",
+             "userIdentity":{"userName":"bob"},"errorCode":"AuthenticationFailed"}
+            """)))
+        #expect(ActivityRules.signIn(errored) == nil)
+    }
+
+    @Test func passwordChangeNamesTheUserInRequestParametersOrOnBehalfOf() throws {
+        let byRequest = try #require(ActivityEvent(try record("""
+            {"eventTime":"2026-11-01T10:00:00Z","eventSource":"sso-directory.amazonaws.com","eventName":"UpdatePassword",
+             "requestParameters":{"userId":"id-9"}}
+            """)))
+        #expect(ActivityRules.passwordChange(byRequest)?.userId == "id-9")
+        let bySelf = try #require(ActivityEvent(try record("""
+            {"eventTime":"2026-11-01T10:00:00Z","eventSource":"sso-directory.amazonaws.com","eventName":"UpdatePassword",
+             "userIdentity":{"onBehalfOf":{"userId":"id-8"}}}
+            """)))
+        #expect(ActivityRules.passwordChange(bySelf)?.userId == "id-8")
+        let signIn = try #require(ActivityEvent(try record("""
+            {"eventTime":"2026-11-01T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"UserAuthentication",
+             "userIdentity":{"onBehalfOf":{"userId":"id-8"}}}
+            """)))
+        #expect(ActivityRules.passwordChange(signIn) == nil)
+    }
+}
+
+@Suite struct MonitorRunTests {
+    @Test func judgesEveryoneButExcludedAndScimAndRemembersNewEvidence() async throws {
+        let registry = InMemoryRegistry([
+            user("id-old", "old", created: "2025-01-01T00:00:00Z"),
+            user("id-new", "new", created: "2026-11-20T00:00:00Z"),
+            user("id-scim", "scim", origin: .scim, created: "2025-01-01T00:00:00Z"),
+            user("id-glass", "Break-Glass", created: "2025-01-01T00:00:00Z"),
+            user("id-changed", "changed", created: "2025-01-01T00:00:00Z", password: "2026-06-01T00:00:00Z"),
+        ])
+        let activity = FakeActivity(passwordChanges: [UserActivity(userId: "id-changed", userName: nil, time: date("2026-11-01T00:00:00Z"))])
+        let queue = RecordingQueue()
+        let monitor = try makeMonitor(.passwordExpiry, registry: registry, activity: activity, queue: queue, environment: ["EXCLUDED_USERS": " break-glass , nobody"])
+
+        let summary = try await monitor.run(MonitorRequest(), deadline: nil)
+
+        #expect(summary.usersChecked == 3)
+        #expect(summary.skipped == 1)
+        #expect(summary.excluded == 1)
+        #expect(summary.expired == 1)
+        #expect(summary.warning == 0)
+        #expect(summary.evidenceRecorded == 1)
+        #expect(registry["id-changed"]?.lastPasswordChangeAt == date("2026-11-01T00:00:00Z"))
+        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(queue.bodies.first).utf8))
+        #expect(queue.bodies.count == 1)
+        #expect(body.users.map(\.userName) == ["old"])
+        #expect(body.users[0].status == "EXPIRED")
+        #expect(body.users[0].lastEventAt == "2025-01-01T00:00:00Z")
+        #expect(body.users[0].daysSince == 689)
+        #expect(body.alertType == "PASSWORD_EXPIRY")
+        #expect(body.generatedAt == "2026-11-21T06:00:00Z")
+        #expect((body.schemaVersion, body.part, body.parts, body.thresholdDays, body.warningDays) == (1, 1, 1, 90, 14))
+        #expect(body.identityStoreId == store)
+    }
+
+    @Test func inactivityJudgesScimUsersToo() async throws {
+        let registry = InMemoryRegistry([user("id-scim", "scim", origin: .scim, created: "2025-01-01T00:00:00Z")])
+        let summary = try await makeMonitor(.inactivity, registry: registry).run(MonitorRequest(), deadline: nil)
+        #expect(summary.usersChecked == 1)
+        #expect(summary.skipped == 0)
+        #expect(summary.expired == 1)
+    }
+
+    @Test func dryRunSendsAndWritesNothing() async throws {
+        let registry = InMemoryRegistry([user("id-1", "one", created: "2025-01-01T00:00:00Z")])
+        let activity = FakeActivity(signIns: [UserActivity(userId: "id-1", userName: nil, time: date("2025-08-01T00:00:00Z"))])
+        let queue = RecordingQueue()
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, queue: queue)
+            .run(MonitorRequest(dryRun: true), deadline: nil)
+        #expect(summary.expired == 1)
+        #expect(summary.messagesSent == 0)
+        #expect(queue.bodies.isEmpty)
+        #expect(registry["id-1"]?.lastSignInAt == nil)
+    }
+
+    @Test func nothingIsSentWhenNobodyIsFlagged() async throws {
+        let registry = InMemoryRegistry([user("id-1", "one", created: "2026-11-01T00:00:00Z")])
+        let queue = RecordingQueue()
+        let summary = try await makeMonitor(.inactivity, registry: registry, queue: queue).run(MonitorRequest(), deadline: nil)
+        #expect(summary.messagesSent == 0)
+        #expect(queue.bodies.isEmpty)
+    }
+
+    @Test func asOfMovesTheEvaluation() async throws {
+        let registry = InMemoryRegistry([user("id-1", "one", created: "2026-01-01T00:00:00Z")])
+        let summary = try await makeMonitor(.inactivity, registry: registry)
+            .run(MonitorRequest(dryRun: true, asOf: date("2026-03-20T00:00:00Z")), deadline: nil)
+        #expect(summary.warning == 1, "78 days after creation")
+        #expect(summary.asOf == "2026-03-20T00:00:00Z")
+    }
+
+    @Test func largeAlertsSplitIntoPartsUnder256KiBSortedByUserName() async throws {
+        let users = (0..<6000).map { user(String(format: "id-%05d", $0), String(format: "user-%05d-with-a-longish-name@example.com", 5999 - $0)) }
+        let queue = RecordingQueue()
+        _ = try await makeMonitor(.inactivity, registry: InMemoryRegistry(users), queue: queue).run(MonitorRequest(), deadline: nil)
+
+        #expect(queue.bodies.count > 1)
+        let bodies = try queue.bodies.map { try JSONDecoder().decode(AlertBody.self, from: Data($0.utf8)) }
+        #expect(queue.bodies.allSatisfy { $0.utf8.count <= 262_144 })
+        #expect(bodies.map(\.part) == Array(1...bodies.count))
+        #expect(bodies.allSatisfy { $0.parts == bodies.count })
+        let names = bodies.flatMap { $0.users.map(\.userName) }
+        #expect(names.count == 6000)
+        #expect(names == names.sorted())
+        #expect(queue.bodies[0].contains(#""lastEventAt":null"#), "unknown dates are written as null, not left out")
+    }
+}
