@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "registry-cleaner", targets: ["registry-cleaner"]),
         .executable(name: "password-expiry-monitor", targets: ["password-expiry-monitor"]),
         .executable(name: "inactivity-monitor", targets: ["inactivity-monitor"]),
+        .executable(name: "credential-report", targets: ["credential-report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0")
@@ -74,6 +75,7 @@ let package = Package(
         .executableTarget(name: "registry-cleaner", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
         .executableTarget(name: "password-expiry-monitor", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
         .executableTarget(name: "inactivity-monitor", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
+        .executableTarget(name: "credential-report", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
         .executableTarget(
             name: "compliance-selfcheck",
             dependencies: ["LambdaRuntime", "AWSClient", "HTTPTransport"],

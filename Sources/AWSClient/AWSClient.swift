@@ -19,6 +19,7 @@ public final class AWSClient: Sendable {
     private let now: @Sendable () -> Date
     private let keyCache = SigningKeyCache()
     private let sentRequests = Atomic<Int>(0)
+    private let pacing: [AWSService: RateLimiter]
 
     public init(
         credentials: AWSCredentials,
@@ -27,6 +28,7 @@ public final class AWSClient: Sendable {
         http: any HTTPClient,
         retryStrategy: RetryStrategy = RetryStrategy(),
         logger: Logger,
+        pacing: [AWSService: RateLimiter] = [:],
         now: @escaping @Sendable () -> Date = { Date() }
     ) throws(AWSConfigurationError) {
         var endpoints: [AWSService: Endpoint] = [:]
@@ -39,12 +41,16 @@ public final class AWSClient: Sendable {
         self.http = http
         self.retryStrategy = retryStrategy
         self.logger = logger
+        self.pacing = pacing
         self.now = now
     }
 
     /// Credentials, region, endpoints and retry settings from the environment, as the AWS SDKs
     /// read them. A missing or malformed one is a configuration error, raised here at start-up.
-    public convenience init(environment: [String: String], http: any HTTPClient, logger: Logger) throws(AWSConfigurationError) {
+    /// `pacing` holds a rate limiter for each service whose request rate must be kept down.
+    public convenience init(
+        environment: [String: String], http: any HTTPClient, logger: Logger, pacing: [AWSService: RateLimiter] = [:]
+    ) throws(AWSConfigurationError) {
         let region = try resolveRegion(environment: environment)
         try self.init(
             credentials: AWSCredentials.resolve(environment: environment),
@@ -52,7 +58,8 @@ public final class AWSClient: Sendable {
             endpointResolver: EndpointResolver(region: region, environment: environment),
             http: http,
             retryStrategy: RetryStrategy(environment: environment),
-            logger: logger)
+            logger: logger,
+            pacing: pacing)
     }
 
     /// HTTP requests sent so far, retries included.
@@ -109,7 +116,9 @@ public final class AWSClient: Sendable {
         let signer = SigV4Signer(
             credentials: credentials, region: endpoint.signingRegion, signingName: service.signingName, keyCache: keyCache)
 
+        let limiter = pacing[service]
         return try await retryStrategy.run {
+            try await limiter?.waitForTurn()
             var signedHeaders = headers
             signedHeaders.set("Host", hostPrefix + endpoint.authority)
             signer.sign(
@@ -119,8 +128,11 @@ public final class AWSClient: Sendable {
             let response = try await http.execute(
                 HTTPRequest(method: method, url: url, headers: signedHeaders, body: body, timeout: timeout))
             guard (200..<300).contains(response.status) else {
-                throw AWSServiceError(service: service, operation: operation, response: response)
+                let error = AWSServiceError(service: service, operation: operation, response: response)
+                if RetryKind(error) == .throttling { await limiter?.didThrottle() }
+                throw error
             }
+            await limiter?.didSucceed()
             return response
         } onRetry: { error, attempt, delay in
             logger.warning(

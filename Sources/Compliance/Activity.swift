@@ -56,6 +56,16 @@ public struct UserActivity: Sendable, Hashable {
     public let time: Date
 }
 
+/// A sign-in to an account through a permission set (its role).
+public struct RoleSignIn: Sendable, Hashable {
+    public let userId: String?
+    public let userName: String?
+    public let accountId: String
+    /// The permission set's name: Identity Center names the role after it.
+    public let roleName: String
+    public let time: Date
+}
+
 /// Which CloudTrail events count as evidence, and whose they are (DESIGN.md, "Activity evidence").
 enum ActivityRules {
     /// A successful interactive sign-in to Identity Center.
@@ -65,6 +75,9 @@ enum ActivityRules {
         ("sso.amazonaws.com", "Authenticate"),
     ]
     static let passwordChangeEvent = (source: "sso-directory.amazonaws.com", name: "UpdatePassword")
+    /// Taking up a permission set's role in an account.
+    static let roleSignInEvents = ["Federate", "GetRoleCredentials"]
+    static let roleSignInSource = "sso.amazonaws.com"
 
     static func signIn(_ event: ActivityEvent) -> UserActivity? {
         guard event.errorCode == nil,
@@ -88,6 +101,14 @@ enum ActivityRules {
         return attributed(event, userId: event.requestUserId ?? event.onBehalfOfUserId)
     }
 
+    static func roleSignIn(_ event: ActivityEvent) -> RoleSignIn? {
+        guard event.errorCode == nil, event.eventSource == roleSignInSource, roleSignInEvents.contains(event.eventName),
+            let role = event.serviceEventDetails["role_name"], let account = event.serviceEventDetails["account_id"],
+            let who = attributed(event, userId: event.onBehalfOfUserId)
+        else { return nil }
+        return RoleSignIn(userId: who.userId, userName: who.userName, accountId: account, roleName: role, time: event.eventTime)
+    }
+
     private static func attributed(_ event: ActivityEvent, userId: String?) -> UserActivity? {
         let userName = event.identityUserName ?? event.additionalUserName
         guard userId != nil || userName != nil else { return nil }
@@ -99,6 +120,7 @@ enum ActivityRules {
 public protocol ActivitySource: Sendable {
     func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity]
     func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity]
+    func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn]
 }
 
 /// CloudTrail LookupEvents: each event name fetched once for the whole window, paced at the
@@ -120,6 +142,14 @@ public struct LookupEventsActivitySource: ActivitySource {
 
     public func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
         try await events(named: ActivityRules.passwordChangeEvent.name, from: start, to: end).compactMap(ActivityRules.passwordChange)
+    }
+
+    public func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] {
+        var signIns: [RoleSignIn] = []
+        for name in ActivityRules.roleSignInEvents {
+            signIns += try await events(named: name, from: start, to: end).compactMap(ActivityRules.roleSignIn)
+        }
+        return signIns
     }
 
     func events(named name: String, from start: Date, to end: Date) async throws -> [ActivityEvent] {

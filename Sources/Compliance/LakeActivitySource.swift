@@ -52,6 +52,11 @@ public struct LakeActivitySource: ActivitySource {
             .compactMap(ActivityRules.passwordChange)
     }
 
+    public func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] {
+        try await events(named: ActivityRules.roleSignInEvents, from: start, to: end, deadline: deadline)
+            .compactMap(ActivityRules.roleSignIn)
+    }
+
     func statement(eventNames: [String], from start: Date, to end: Date) -> String {
         // Every value below is ours (fixed event names, formatted dates, the checked store id).
         let names = eventNames.map { "'\($0)'" }.joined(separator: ", ")
@@ -60,8 +65,7 @@ public struct LakeActivitySource: ActivitySource {
             userIdentity.onBehalfOf.userId AS onBehalfOfUserId, userIdentity.userName AS identityUserName, \
             element_at(additionalEventData, 'UserName') AS additionalUserName, \
             element_at(requestParameters, 'userId') AS requestUserId, \
-            element_at(serviceEventDetails, 'CredentialVerification') AS credentialVerification, \
-            element_at(serviceEventDetails, 'UserAuthentication') AS userAuthentication \
+            serviceEventDetails \
             FROM \(eventDataStore.id) \
             WHERE eventTime >= '\(Self.sqlTimestamp(start))' AND eventTime <= '\(Self.sqlTimestamp(end))' \
             AND eventName IN (\(names))
@@ -75,9 +79,7 @@ public struct LakeActivitySource: ActivitySource {
             guard let source = row["eventSource"], let name = row["eventName"],
                 let time = row["eventTime"].flatMap(Self.parseTimestamp)
             else { return nil }
-            var details: [String: String] = [:]
-            details["CredentialVerification"] = row["credentialVerification"].nonEmptyValue
-            details["UserAuthentication"] = row["userAuthentication"].nonEmptyValue
+            let details = row["serviceEventDetails"].map(LakeMap.parse) ?? [:]
             return ActivityEvent(
                 eventSource: source, eventName: name, eventTime: time, errorCode: row["errorCode"].nonEmptyValue,
                 onBehalfOfUserId: row["onBehalfOfUserId"].nonEmptyValue, identityUserName: row["identityUserName"].nonEmptyValue,
@@ -95,6 +97,31 @@ public struct LakeActivitySource: ActivitySource {
     static func parseTimestamp(_ text: String) -> Date? {
         if let date = ISO8601UTC.parse(text) { return date }
         return ISO8601UTC.parse(text.replacing(" ", with: "T") + "Z")
+    }
+}
+
+/// A map column as Lake renders it in results: JSON (`{"role_name":"Admin"}`) in current rows,
+/// `{role_name=Admin, account_id=111122223333}` in older ones.
+enum LakeMap {
+    static func parse(_ text: String) -> [String: String] {
+        let trimmed = text.trimmed
+        guard trimmed.hasPrefix("{"), trimmed.hasSuffix("}"), trimmed.count > 2 else { return [:] }
+        if let json = try? JSONDecoder().decode(JSONValue.self, from: Data(trimmed.utf8)), case .object(let members) = json {
+            return members.compactMapValues { value in
+                switch value {
+                case .string(let text): text
+                case .number(let number): number == number.rounded() ? String(Int64(number)) : String(number)
+                case .bool(let flag): String(flag)
+                default: nil
+                }
+            }
+        }
+        var map: [String: String] = [:]
+        for pair in trimmed.dropFirst().dropLast().split(separator: ",") {
+            guard let equals = pair.firstIndex(of: "=") else { continue }
+            map[String(pair[..<equals]).trimmed] = String(pair[pair.index(after: equals)...]).trimmed
+        }
+        return map
     }
 }
 

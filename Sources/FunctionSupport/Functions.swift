@@ -49,6 +49,31 @@ public enum Functions {
     }
 }
 
+extension Functions {
+    public static func credentialReport() async -> Never {
+        await LambdaRuntime.main { context in
+            let configuration = try CredentialReportConfiguration(environment: context.environment)
+            // Identity Center allows about 20 requests a second: stay under it, and slow down when throttled.
+            let identityCenterRate = RateLimiter(perSecond: Double(configuration.requestsPerSecond), adaptive: true)
+            let aws = try AWSServices(context, pacing: [.ssoAdmin: identityCenterRate, .identityStore: identityCenterRate])
+            let client = aws.client
+            let report = CredentialReport(
+                configuration: configuration, ssoAdmin: SSOAdminClient(client: client), identityStore: IdentityStoreClient(client: client),
+                organizations: OrganizationsClient(client: client), activity: aws.activitySource(configuration.activitySource),
+                s3: S3Client(client: client), requestCount: { client.requestsSent }, logger: context.logger)
+            return ReportHandler(report: report)
+        }
+    }
+}
+
+struct ReportHandler: LambdaHandler {
+    let report: CredentialReport
+
+    func handle(_ event: MonitorRequest, context: LambdaContext) async throws -> CredentialReportResult {
+        try await report.run(event, deadline: context.deadline(leaving: .seconds(30)))
+    }
+}
+
 struct RegistryHandler: LambdaHandler {
     let handle: @Sendable (RegistryTrigger) async throws -> RegistryChange
 
@@ -69,9 +94,9 @@ struct MonitorHandler: LambdaHandler {
 struct AWSServices {
     let client: AWSClient
 
-    init(_ context: LambdaInitContext) throws {
+    init(_ context: LambdaInitContext, pacing: [AWSService: RateLimiter] = [:]) throws {
         let http = try CurlHTTPClient()
-        client = try AWSClient(environment: context.environment, http: http, logger: context.logger)
+        client = try AWSClient(environment: context.environment, http: http, logger: context.logger, pacing: pacing)
     }
 
     func activitySource(_ choice: ActivitySourceChoice) -> any ActivitySource {

@@ -92,9 +92,11 @@ struct FakeIdentityStore: IdentityStoreAPI {
 struct FakeActivity: ActivitySource {
     var signIns: [UserActivity] = []
     var passwordChanges: [UserActivity] = []
+    var roleSignIns: [RoleSignIn] = []
 
     func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] { signIns }
     func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] { passwordChanges }
+    func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] { roleSignIns }
 }
 
 final class RecordingQueue: SQSAPI {

@@ -52,8 +52,8 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
 
     @Test func queryIsBoundedOnEventTimeAndPolledUntilFinishedThenPaged() async throws {
         let row = ["eventSource": "signin.amazonaws.com", "eventName": "CredentialVerification", "eventTime": "2026-11-01 10:00:00.000",
-                   "onBehalfOfUserId": "id-1", "credentialVerification": "Success", "errorCode": ""]
-        let failedRow = row.merging(["credentialVerification": "Failure", "onBehalfOfUserId": "id-2"]) { $1 }
+                   "onBehalfOfUserId": "id-1", "serviceEventDetails": #"{"CredentialVerification":"Success"}"#, "errorCode": ""]
+        let failedRow = row.merging(["serviceEventDetails": "{CredentialVerification=Failure}", "onBehalfOfUserId": "id-2"]) { $1 }
         let lake = ScriptedLake(runningPolls: 2, pages: [[row], [failedRow]])
         let source = LakeActivitySource(cloudTrail: lake, eventDataStore: storeId, sleeper: NoSleep())
 
@@ -81,6 +81,15 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
             try await source.passwordChanges(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
         }
         #expect(error?.description == "CloudTrail Lake query q-1 TIMED_OUT: Query exceeded the time limit")
+    }
+}
+
+@Suite struct LakeMapTests {
+    @Test func readsBothRenderingsOfAMapColumn() {
+        #expect(LakeMap.parse(#"{"role_name":"AdministratorAccess","account_id":"111122223333"}"#) == ["role_name": "AdministratorAccess", "account_id": "111122223333"])
+        #expect(LakeMap.parse("{role_name=ReadOnly, account_id=444455556666}") == ["role_name": "ReadOnly", "account_id": "444455556666"])
+        #expect(LakeMap.parse("") == [:])
+        #expect(LakeMap.parse("{}") == [:])
     }
 }
 

@@ -148,23 +148,3 @@ public struct CloudTrailClient: CloudTrailAPI {
         return LakeQueryResults(status: output.QueryStatus, rows: rows, nextToken: output.NextToken, errorMessage: output.ErrorMessage)
     }
 }
-
-/// Spaces calls evenly at a fixed rate, shared by every task that uses it.
-public actor RateLimiter {
-    private let interval: Duration
-    private let clock = ContinuousClock()
-    private var nextSlot: ContinuousClock.Instant
-
-    public init(perSecond rate: Double) {
-        self.interval = .seconds(1 / rate)
-        self.nextSlot = clock.now
-    }
-
-    /// Returns when the caller's turn has come.
-    public func waitForTurn() async throws {
-        let now = clock.now
-        let slot = max(now, nextSlot)
-        nextSlot = slot + interval
-        if slot > now { try await clock.sleep(until: slot) }
-    }
-}

@@ -10,6 +10,11 @@ public enum ServerSideEncryption: Sendable, Hashable {
 public struct PutObjectOutput: Sendable {
     public let eTag: String?
     public let versionId: String?
+
+    public init(eTag: String?, versionId: String?) {
+        self.eTag = eTag
+        self.versionId = versionId
+    }
 }
 
 public protocol S3API: Sendable {

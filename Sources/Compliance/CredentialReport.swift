@@ -1,0 +1,305 @@
+import AWSClient
+import FoundationEssentials
+import Logging
+
+public struct CredentialReportConfiguration: Sendable {
+    public let identityStoreId: String
+    public let instanceArn: String
+    public let bucket: String
+    public let prefix: String
+    public let lookbackDays: Int
+    public let activitySource: ActivitySourceChoice
+    /// The customer-managed key for SSE-KMS; S3's AWS-managed key when unset.
+    public let kmsKeyId: String?
+    /// Calls in flight at once.
+    public let concurrency: Int
+    /// Identity Center's request rate (about 20 a second); the report adapts below it when throttled.
+    public let requestsPerSecond: Int
+
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let reader = EnvironmentReader(environment: environment)
+        identityStoreId = try reader.identityStoreId()
+        instanceArn = try reader.required("SSO_INSTANCE_ARN")
+        guard instanceArn.hasPrefix("arn:"), instanceArn.contains(":sso:::instance/") else {
+            throw ConfigurationError("SSO_INSTANCE_ARN must look like arn:aws:sso:::instance/ssoins-1234567890abcdef, not '\(instanceArn)'")
+        }
+        bucket = try reader.required("REPORT_BUCKET")
+        prefix = reader.optional("REPORT_PREFIX") ?? "credential_reports/"
+        activitySource = try ActivitySourceChoice(reader)
+        let maximumLookback = activitySource == .lookupEvents ? 90 : 3650
+        lookbackDays = try reader.integer("REPORT_LOOKBACK_DAYS", default: 90, in: 1...maximumLookback)
+        kmsKeyId = reader.optional("REPORT_KMS_KEY_ID")
+        concurrency = try reader.integer("REPORT_CONCURRENCY", default: 8, in: 1...64)
+        requestsPerSecond = try reader.integer("REPORT_REQUESTS_PER_SECOND", default: 20, in: 1...1000)
+    }
+}
+
+public struct CredentialReportResult: Sendable, Encodable {
+    public let s3Uri: String
+    public let rows: Int
+    public let users: Int
+    public let accounts: Int
+    public let permissionSets: Int
+    public let apiCalls: Int
+    public let durationMs: Int
+    /// Which enumeration of assignments the report chose, and why is in the log.
+    public let enumeration: String
+}
+
+/// The CSV columns of DESIGN.md, "Report out".
+let reportHeader = [
+    "account", "PermissionSetArn", "PermissionSetName", "PermissionSetDescription", "Type", "GroupId", "GroupName",
+    "Username", "UserId", "LastLogin", "AccountName", "DaysSinceLastLogin",
+]
+
+/// credential-report: every (account, permission set, group, user) assignment path with the
+/// user's last sign-in to that role, as CSV in S3 (PCI DSS 7.2.4).
+public struct CredentialReport: Sendable {
+    /// Two ways to find every assignment; the report takes the one that needs fewer calls.
+    enum Enumeration: String {
+        /// ListAccountAssignments for every (account, permission set) pair provisioned.
+        case perAccountAndPermissionSet = "per-account-and-permission-set"
+        /// ListAccountAssignmentsForPrincipal for every user and group.
+        case perPrincipal = "per-principal"
+    }
+
+    let configuration: CredentialReportConfiguration
+    let ssoAdmin: any SSOAdminAPI
+    let identityStore: any IdentityStoreAPI
+    let organizations: any OrganizationsAPI
+    let activity: any ActivitySource
+    let s3: any S3API
+    let requestCount: @Sendable () -> Int
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(
+        configuration: CredentialReportConfiguration, ssoAdmin: any SSOAdminAPI, identityStore: any IdentityStoreAPI,
+        organizations: any OrganizationsAPI, activity: any ActivitySource, s3: any S3API,
+        requestCount: @escaping @Sendable () -> Int, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.ssoAdmin = ssoAdmin
+        self.identityStore = identityStore
+        self.organizations = organizations
+        self.activity = activity
+        self.s3 = s3
+        self.requestCount = requestCount
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run(_ request: MonitorRequest, deadline: Date?) async throws -> CredentialReportResult {
+        let started = ContinuousClock.now
+        let callsBefore = requestCount()
+        let asOf = request.asOf ?? now()
+        let lookbackDays = request.lookbackDays ?? configuration.lookbackDays
+        let windowStart = asOf.addingTimeInterval(-Double(lookbackDays) * 86_400)
+
+        // CloudTrail is the slowest source (2 requests a second): it runs alongside everything else.
+        async let signIns = activity.roleSignIns(from: windowStart, to: asOf, deadline: deadline)
+        async let directory = Directory.load(identityStore: identityStore, organizations: organizations, identityStoreId: configuration.identityStoreId)
+        let permissionSets = try await loadPermissionSets()
+        let provisioned = try await loadProvisionedAccounts(permissionSets.map(\.permissionSetArn))
+        let names = try await directory
+
+        let pairs = provisioned.reduce(0) { $0 + $1.value.count }
+        let principals = names.users.count + names.groups.count
+        let enumeration: Enumeration = pairs <= principals ? .perAccountAndPermissionSet : .perPrincipal
+        logger.info("Enumerating assignments \(enumeration.rawValue): \(pairs) account and permission set pairs against \(principals) users and groups")
+        let assignments = try await loadAssignments(enumeration, provisioned: provisioned, names: names)
+        let members = try await loadMembers(of: Set(assignments.filter { $0.principalType == .group }.map(\.principalId)))
+
+        let lastSignIns = Self.latestSignIns(try await signIns, userIdsByName: names.userIdsByLowercasedName)
+        let table = ReportTable(
+            assignments: assignments, permissionSets: Dictionary(uniqueKeysWithValues: permissionSets.map { ($0.permissionSetArn, $0) }),
+            names: names, members: members, lastSignIns: lastSignIns, asOf: asOf)
+
+        let stamp = Self.keyTimestamp(asOf)
+        let key = "\(configuration.prefix)credential_report-\(stamp).csv"
+        let encryption = ServerSideEncryption.kms(keyId: configuration.kmsKeyId)
+        try await s3.putObject(bucket: configuration.bucket, key: key, body: table.csv, contentType: "text/csv; charset=utf-8", encryption: encryption)
+
+        let elapsed = ContinuousClock.now - started
+        let result = CredentialReportResult(
+            s3Uri: "s3://\(configuration.bucket)/\(key)", rows: table.rowCount, users: table.userCount,
+            accounts: Set(provisioned.values.joined()).count, permissionSets: permissionSets.count,
+            // + 1: the manifest's own PUT, which follows and records this count.
+            apiCalls: requestCount() - callsBefore + 1, durationMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+            enumeration: enumeration.rawValue)
+        let manifest = ReportManifest(
+            report: result.s3Uri, generatedAt: ISO8601UTC.format(asOf), windowStart: ISO8601UTC.format(windowStart), windowEnd: ISO8601UTC.format(asOf),
+            lookbackDays: lookbackDays, activitySource: configuration.activitySource.name, identityStoreId: configuration.identityStoreId,
+            instanceArn: configuration.instanceArn, rows: result.rows, users: result.users, accounts: result.accounts,
+            permissionSets: result.permissionSets, enumeration: result.enumeration, apiCalls: result.apiCalls)
+        try await s3.putObject(
+            bucket: configuration.bucket, key: "\(configuration.prefix)credential_report-\(stamp).json", body: try JSONEncoder().encode(manifest),
+            contentType: "application/json", encryption: encryption)
+        logger.info(
+            "Credential report: \(result.rows) rows for \(result.users) users, \(result.accounts) accounts, \(result.permissionSets) permission sets, \(result.apiCalls) API calls in \(result.durationMs) ms, written to \(result.s3Uri)")
+        return result
+    }
+
+    private func loadPermissionSets() async throws -> [PermissionSet] {
+        let arns = try await ssoAdmin.listPermissionSets(instanceArn: configuration.instanceArn).all()
+        return try await concurrentMap(arns) { [ssoAdmin, configuration] arn in
+            try await ssoAdmin.describePermissionSet(instanceArn: configuration.instanceArn, permissionSetArn: arn)
+        }
+    }
+
+    private func loadProvisionedAccounts(_ permissionSetArns: [String]) async throws -> [String: [String]] {
+        let accounts = try await concurrentMap(permissionSetArns) { [ssoAdmin, configuration] arn in
+            try await ssoAdmin.listAccountsForProvisionedPermissionSet(instanceArn: configuration.instanceArn, permissionSetArn: arn).all()
+        }
+        return Dictionary(uniqueKeysWithValues: zip(permissionSetArns, accounts))
+    }
+
+    private func loadAssignments(_ enumeration: Enumeration, provisioned: [String: [String]], names: Directory) async throws -> [AccountAssignment] {
+        let instance = configuration.instanceArn
+        switch enumeration {
+        case .perAccountAndPermissionSet:
+            let pairs = provisioned.flatMap { arn, accounts in accounts.map { (account: $0, permissionSet: arn) } }
+            return try await concurrentMap(pairs) { [ssoAdmin] pair in
+                try await ssoAdmin.listAccountAssignments(instanceArn: instance, accountId: pair.account, permissionSetArn: pair.permissionSet).all()
+            }.flatMap { $0 }
+        case .perPrincipal:
+            let principals = names.users.keys.map { ($0, AccountAssignment.PrincipalType.user) } + names.groups.keys.map { ($0, .group) }
+            let found = try await concurrentMap(principals) { [ssoAdmin] principal in
+                try await ssoAdmin.listAccountAssignmentsForPrincipal(instanceArn: instance, principalId: principal.0, principalType: principal.1).all()
+            }.flatMap { $0 }
+            // Only what is provisioned, as the other enumeration sees it.
+            return found.filter { provisioned[$0.permissionSetArn]?.contains($0.accountId) ?? false }
+        }
+    }
+
+    private func loadMembers(of groups: Set<String>) async throws -> [String: [String]] {
+        let groupIds = Array(groups)
+        let members = try await concurrentMap(groupIds) { [identityStore, configuration] groupId in
+            try await identityStore.listGroupMemberships(identityStoreId: configuration.identityStoreId, groupId: groupId).all().compactMap(\.userId)
+        }
+        return Dictionary(uniqueKeysWithValues: zip(groupIds, members))
+    }
+
+    private func concurrentMap<Input: Sendable, Output: Sendable>(
+        _ inputs: [Input], _ transform: @escaping @Sendable (Input) async throws -> Output
+    ) async throws -> [Output] {
+        try await mapConcurrently(inputs, limit: configuration.concurrency, transform)
+    }
+
+    /// The latest sign-in per (account, role, user id); old-format events are matched by user name.
+    static func latestSignIns(_ signIns: [RoleSignIn], userIdsByName: [String: String]) -> [SignInKey: Date] {
+        var latest: [SignInKey: Date] = [:]
+        for signIn in signIns {
+            guard let userId = signIn.userId ?? signIn.userName.flatMap({ userIdsByName[$0.lowercased()] }) else { continue }
+            let key = SignInKey(accountId: signIn.accountId, roleName: signIn.roleName, userId: userId)
+            if latest[key].map({ signIn.time > $0 }) ?? true { latest[key] = signIn.time }
+        }
+        return latest
+    }
+
+    /// `2026-11-21T060000Z`, the key's timestamp.
+    static func keyTimestamp(_ date: Date) -> String {
+        ISO8601UTC.format(date).replacing(":", with: "")
+    }
+}
+
+struct SignInKey: Hashable {
+    let accountId: String
+    let roleName: String
+    let userId: String
+}
+
+/// Users, groups and accounts by id, each listed once per run.
+struct Directory: Sendable {
+    let users: [String: String]
+    let groups: [String: String]
+    let accounts: [String: String]
+    let userIdsByLowercasedName: [String: String]
+
+    static func load(identityStore: any IdentityStoreAPI, organizations: any OrganizationsAPI, identityStoreId: String) async throws -> Directory {
+        async let users = identityStore.listUsers(identityStoreId: identityStoreId).all()
+        async let groups = identityStore.listGroups(identityStoreId: identityStoreId).all()
+        async let accounts = organizations.listAccounts().all()
+        let userNames = Dictionary(try await users.map { ($0.userId, $0.userName ?? $0.userId) }) { first, _ in first }
+        return Directory(
+            users: userNames,
+            groups: Dictionary(try await groups.map { ($0.groupId, $0.displayName ?? $0.groupId) }) { first, _ in first },
+            accounts: Dictionary(try await accounts.map { ($0.id, $0.name ?? "") }) { first, _ in first },
+            userIdsByLowercasedName: Dictionary(userNames.map { ($0.value.lowercased(), $0.key) }) { first, _ in first })
+    }
+}
+
+/// The report's rows, sorted and written as CSV.
+struct ReportTable {
+    private struct Row {
+        let accountId: String
+        let permissionSet: PermissionSet
+        let groupId: String?
+        let userId: String
+        let userName: String
+        let groupName: String
+    }
+
+    let csv: Data
+    let rowCount: Int
+    let userCount: Int
+
+    init(
+        assignments: [AccountAssignment], permissionSets: [String: PermissionSet], names: Directory, members: [String: [String]],
+        lastSignIns: [SignInKey: Date], asOf: Date
+    ) {
+        var rows: [Row] = []
+        for assignment in assignments {
+            guard let permissionSet = permissionSets[assignment.permissionSetArn] else { continue }
+            switch assignment.principalType {
+            case .user:
+                rows.append(Row(
+                    accountId: assignment.accountId, permissionSet: permissionSet, groupId: nil, userId: assignment.principalId,
+                    userName: names.users[assignment.principalId] ?? assignment.principalId, groupName: ""))
+            case .group:
+                let groupName = names.groups[assignment.principalId] ?? assignment.principalId
+                for userId in members[assignment.principalId] ?? [] {
+                    rows.append(Row(
+                        accountId: assignment.accountId, permissionSet: permissionSet, groupId: assignment.principalId, userId: userId,
+                        userName: names.users[userId] ?? userId, groupName: groupName))
+                }
+            }
+        }
+        rows.sort {
+            ($0.accountId, $0.permissionSet.name, $0.userName, $0.groupName, $0.userId, $0.groupId ?? "")
+                < ($1.accountId, $1.permissionSet.name, $1.userName, $1.groupName, $1.userId, $1.groupId ?? "")
+        }
+        var writer = CSVWriter()
+        writer.write(reportHeader)
+        for row in rows {
+            let lastLogin = lastSignIns[SignInKey(accountId: row.accountId, roleName: row.permissionSet.name, userId: row.userId)]
+            writer.write([
+                row.accountId, row.permissionSet.permissionSetArn, row.permissionSet.name, row.permissionSet.description ?? "",
+                row.groupId == nil ? "USER" : "GROUP", row.groupId ?? "", row.groupName, row.userName, row.userId,
+                lastLogin.map(ISO8601UTC.format) ?? "NO_LOGIN_PRESENT", names.accounts[row.accountId] ?? "",
+                lastLogin.map { String($0.wholeDays(until: asOf)) } ?? "",
+            ])
+        }
+        csv = writer.data
+        rowCount = rows.count
+        userCount = Set(rows.map(\.userId)).count
+    }
+}
+
+/// The evidence beside the CSV: when, over which window, from which source, how much.
+struct ReportManifest: Encodable {
+    let report: String
+    let generatedAt: String
+    let windowStart: String
+    let windowEnd: String
+    let lookbackDays: Int
+    let activitySource: String
+    let identityStoreId: String
+    let instanceArn: String
+    let rows: Int
+    let users: Int
+    let accounts: Int
+    let permissionSets: Int
+    let enumeration: String
+    let apiCalls: Int
+}

@@ -1,0 +1,3 @@
+import FunctionSupport
+
+await Functions.credentialReport()

@@ -1,0 +1,168 @@
+import AWSClient
+@testable import Compliance
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+struct FakeSSOAdmin: SSOAdminAPI {
+    var permissionSets: [PermissionSet]
+    var provisioned: [String: [String]]
+    var assignments: [AccountAssignment]
+    let calls = Counter()
+
+    func listInstances() -> Paginator<SSOInstance, String> { Paginator("x") { _ in ([], nil) } }
+    func listPermissionSets(instanceArn: String) -> Paginator<String, String> {
+        let arns = permissionSets.map(\.permissionSetArn)
+        return Paginator("x") { _ in calls.add(); return (arns, nil) }
+    }
+    func describePermissionSet(instanceArn: String, permissionSetArn: String) async throws -> PermissionSet {
+        calls.add()
+        return permissionSets.first { $0.permissionSetArn == permissionSetArn }!
+    }
+    func listAccountsForProvisionedPermissionSet(instanceArn: String, permissionSetArn: String) -> Paginator<String, String> {
+        let accounts = provisioned[permissionSetArn] ?? []
+        return Paginator("x") { _ in calls.add(); return (accounts, nil) }
+    }
+    func listAccountAssignments(instanceArn: String, accountId: String, permissionSetArn: String) -> Paginator<AccountAssignment, String> {
+        let found = assignments.filter { $0.accountId == accountId && $0.permissionSetArn == permissionSetArn }
+        return Paginator("pairs") { _ in calls.add(); return (found, nil) }
+    }
+    func listAccountAssignmentsForPrincipal(instanceArn: String, principalId: String, principalType: AccountAssignment.PrincipalType) -> Paginator<AccountAssignment, String> {
+        let found = assignments.filter { $0.principalId == principalId && $0.principalType == principalType }
+        return Paginator("principals") { _ in calls.add(); return (found, nil) }
+    }
+}
+
+struct FakeDirectory: IdentityStoreAPI {
+    var users: [IdentityStoreUser]
+    var groups: [IdentityStoreGroup]
+    var memberships: [String: [String]]
+
+    func describeUser(identityStoreId: String, userId: String) async throws -> IdentityStoreUser { users.first { $0.userId == userId }! }
+    func listUsers(identityStoreId: String) -> Paginator<IdentityStoreUser, String> { Paginator("x") { [users] _ in (users, nil) } }
+    func listGroups(identityStoreId: String) -> Paginator<IdentityStoreGroup, String> { Paginator("x") { [groups] _ in (groups, nil) } }
+    func listGroupMemberships(identityStoreId: String, groupId: String) -> Paginator<GroupMembership, String> {
+        let members = (memberships[groupId] ?? []).map { GroupMembership(groupId: groupId, userId: $0) }
+        return Paginator("x") { _ in (members, nil) }
+    }
+    func listGroupMembershipsForMember(identityStoreId: String, userId: String) -> Paginator<GroupMembership, String> { Paginator("x") { _ in ([], nil) } }
+}
+
+struct FakeOrganizations: OrganizationsAPI {
+    var accounts: [OrganizationAccount]
+    func listAccounts() -> Paginator<OrganizationAccount, String> { Paginator("x") { [accounts] _ in (accounts, nil) } }
+}
+
+final class RecordingS3: S3API {
+    let objects = Mutex<[String: Data]>([:])
+    func putObject(bucket: String, key: String, body: Data, contentType: String, encryption: ServerSideEncryption) async throws -> PutObjectOutput {
+        objects.withLock { $0["\(bucket)/\(key)"] = body }
+        return PutObjectOutput(eTag: nil, versionId: nil)
+    }
+}
+
+let admin = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoins-1/ps-admin", name: "Admin", description: "Full, \"root\" access")
+let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoins-1/ps-ro", name: "ReadOnly", description: nil)
+
+@Suite struct CredentialReportTests {
+    func makeReport(activity: [RoleSignIn] = [], assignments: [AccountAssignment], provisioned: [String: [String]]? = nil) throws -> (CredentialReport, RecordingS3, FakeSSOAdmin) {
+        let ssoAdmin = FakeSSOAdmin(
+            permissionSets: [readOnly, admin],
+            provisioned: provisioned ?? [admin.permissionSetArn: ["111111111111", "222222222222"], readOnly.permissionSetArn: ["111111111111"]],
+            assignments: assignments)
+        let directory = FakeDirectory(
+            users: [
+                IdentityStoreUser(userId: "u-ada", userName: "ada"), IdentityStoreUser(userId: "u-bob", userName: "bob"),
+                IdentityStoreUser(userId: "u-eve", userName: "=HYPERLINK(\"http://x\")"),
+            ],
+            groups: [IdentityStoreGroup(groupId: "g-ops", displayName: "ops"), IdentityStoreGroup(groupId: "g-dev", displayName: "dev")],
+            memberships: ["g-ops": ["u-ada", "u-bob"], "g-dev": ["u-ada", "u-eve"]])
+        let s3 = RecordingS3()
+        let configuration = try CredentialReportConfiguration(environment: [
+            "IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "arn:aws:sso:::instance/ssoins-1234567890abcdef", "REPORT_BUCKET": "reports",
+        ])
+        let report = CredentialReport(
+            configuration: configuration, ssoAdmin: ssoAdmin, identityStore: directory,
+            organizations: FakeOrganizations(accounts: [OrganizationAccount(id: "111111111111", name: "Prod, EU"), OrganizationAccount(id: "222222222222", name: "Dev")]),
+            activity: FakeActivity(roleSignIns: activity), s3: s3, requestCount: { 0 }, logger: Logger(label: "test"),
+            now: { date("2026-11-21T06:00:00Z") })
+        return (report, s3, ssoAdmin)
+    }
+
+    @Test func oneRowPerAssignmentPathSortedWithSignInsAndQuoting() async throws {
+        let assignments = [
+            AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .group, principalId: "g-ops"),
+            AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .group, principalId: "g-dev"),
+            AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada"),
+            AccountAssignment(accountId: "111111111111", permissionSetArn: readOnly.permissionSetArn, principalType: .user, principalId: "u-bob"),
+            AccountAssignment(accountId: "222222222222", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-bob"),
+        ]
+        let signIns = [
+            RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-01T10:00:00Z")),
+            RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-10-01T10:00:00Z")),
+            RoleSignIn(userId: nil, userName: "BOB", accountId: "222222222222", roleName: "Admin", time: date("2026-09-01T00:00:00Z")),
+            RoleSignIn(userId: "u-bob", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-20T00:00:00Z")),
+        ]
+        let (report, s3, _) = try makeReport(activity: signIns, assignments: assignments)
+
+        let result = try await report.run(MonitorRequest(), deadline: nil)
+
+        let csv = try #require(s3.objects.withLock { $0["reports/credential_reports/credential_report-2026-11-21T060000Z.csv"] })
+        let expected = [
+            "account,PermissionSetArn,PermissionSetName,PermissionSetDescription,Type,GroupId,GroupName,Username,UserId,LastLogin,AccountName,DaysSinceLastLogin",
+            "111111111111,arn:aws:sso:::permissionSet/ssoins-1/ps-admin,Admin,\"Full, \"\"root\"\" access\",GROUP,g-dev,dev,\"'=HYPERLINK(\"\"http://x\"\")\",u-eve,NO_LOGIN_PRESENT,\"Prod, EU\",",
+            "111111111111,arn:aws:sso:::permissionSet/ssoins-1/ps-admin,Admin,\"Full, \"\"root\"\" access\",USER,,,ada,u-ada,2026-11-01T10:00:00Z,\"Prod, EU\",19",
+            "111111111111,arn:aws:sso:::permissionSet/ssoins-1/ps-admin,Admin,\"Full, \"\"root\"\" access\",GROUP,g-dev,dev,ada,u-ada,2026-11-01T10:00:00Z,\"Prod, EU\",19",
+            "111111111111,arn:aws:sso:::permissionSet/ssoins-1/ps-admin,Admin,\"Full, \"\"root\"\" access\",GROUP,g-ops,ops,ada,u-ada,2026-11-01T10:00:00Z,\"Prod, EU\",19",
+            "111111111111,arn:aws:sso:::permissionSet/ssoins-1/ps-admin,Admin,\"Full, \"\"root\"\" access\",GROUP,g-ops,ops,bob,u-bob,2026-11-20T00:00:00Z,\"Prod, EU\",1",
+            "111111111111,arn:aws:sso:::permissionSet/ssoins-1/ps-ro,ReadOnly,,USER,,,bob,u-bob,NO_LOGIN_PRESENT,\"Prod, EU\",",
+            "222222222222,arn:aws:sso:::permissionSet/ssoins-1/ps-admin,Admin,\"Full, \"\"root\"\" access\",USER,,,bob,u-bob,2026-09-01T00:00:00Z,Dev,81",
+        ].joined(separator: "\r\n") + "\r\n"
+        #expect(String(decoding: csv, as: UTF8.self) == expected)
+        #expect((result.rows, result.users, result.accounts, result.permissionSets) == (7, 3, 2, 2))
+        #expect(result.s3Uri == "s3://reports/credential_reports/credential_report-2026-11-21T060000Z.csv")
+        let manifest = try #require(s3.objects.withLock { $0["reports/credential_reports/credential_report-2026-11-21T060000Z.json"] })
+        let fields = try #require(JSONSerialization.jsonObject(with: manifest) as? [String: Any])
+        #expect(fields["windowStart"] as? String == "2026-08-23T06:00:00Z")
+        #expect(fields["activitySource"] as? String == "lookup-events")
+        #expect(fields["rows"] as? Int == 7)
+    }
+
+    @Test func choosesTheEnumerationThatNeedsFewerCalls() async throws {
+        let assignment = AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada")
+        // 3 pairs against 5 principals: pairs are cheaper.
+        let (byPair, _, _) = try makeReport(assignments: [assignment])
+        #expect(try await byPair.run(MonitorRequest(), deadline: nil).enumeration == "per-account-and-permission-set")
+        // 20 pairs against 5 principals: principals are cheaper, and give the same rows.
+        let many = (0..<10).map { String(format: "%012d", $0 + 300_000_000_000) }
+        let wide = [admin.permissionSetArn: many + ["111111111111"], readOnly.permissionSetArn: many]
+        let (byPrincipal, s3, _) = try makeReport(assignments: [assignment], provisioned: wide)
+        let result = try await byPrincipal.run(MonitorRequest(), deadline: nil)
+        #expect(result.enumeration == "per-principal")
+        #expect(result.rows == 1)
+        let csv = String(decoding: try #require(s3.objects.withLock { $0.first { $0.key.hasSuffix(".csv") }?.value }), as: UTF8.self)
+        #expect(csv.contains("111111111111,arn:aws:sso:::permissionSet/ssoins-1/ps-admin,Admin"))
+    }
+
+    @Test func lookbackOverNinetyDaysNeedsLake() {
+        #expect(throws: ConfigurationError.self) {
+            try CredentialReportConfiguration(environment: [
+                "IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "arn:aws:sso:::instance/ssoins-1", "REPORT_BUCKET": "b", "REPORT_LOOKBACK_DAYS": "180",
+            ])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try CredentialReportConfiguration(environment: ["IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "ssoins-1", "REPORT_BUCKET": "b"])
+        }
+    }
+
+    @Test func csvQuotesAndNeutralises() {
+        #expect(CSVWriter.escaped("plain") == "plain")
+        #expect(CSVWriter.escaped("a,b") == "\"a,b\"")
+        #expect(CSVWriter.escaped("line\r\nbreak") == "\"line\r\nbreak\"")
+        for dangerous in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            #expect(CSVWriter.neutralised(dangerous) == "'" + dangerous)
+        }
+        #expect(CSVWriter.neutralised("ada") == "ada")
+    }
+}
