@@ -1,0 +1,354 @@
+"""Tests for the rig's moto part: scripts/rig/rig.py, moto_launcher.py and fixtures.py.
+
+One rig serves the module, auth on: everything is signed, as the Swift functions will sign, and
+judged by IAM policies. Error answers are asserted as moto sends them on the wire, since the
+project's own client, not boto3, will read them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+REPO = Path(__file__).resolve().parents[2]
+RIG_DIR = REPO / "scripts" / "rig"
+sys.path.insert(0, str(RIG_DIR))
+
+import rig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    """(state path, state) of the module's rig."""
+    path = tmp_path_factory.mktemp("rig") / "state.json"
+    state = rig.start(path)
+    yield path, state
+    rig.stop(path)
+
+
+def credentials(user: dict) -> dict:
+    return {"aws_access_key_id": user["accessKeyId"], "aws_secret_access_key": user["secretAccessKey"]}
+
+
+def wire_error(raised: pytest.ExceptionInfo) -> tuple[int, str]:
+    """(HTTP status, error code) as sent. moto answers its auth errors in XML, even to JSON
+    services, which botocore then reports under the code "403" with the XML as the message."""
+    response = raised.value.response
+    code = response["Error"]["Code"]
+    message = response["Error"].get("Message", "")
+    if "<Code>" in message:
+        code = message.split("<Code>")[1].split("</Code>")[0]
+    return response["ResponseMetadata"]["HTTPStatusCode"], code
+
+
+def allow(action: str | list[str], resource: str | list[str]) -> dict:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+
+
+def user_key(user_id: str) -> dict:
+    return {"UserId": {"S": user_id}}
+
+
+# --- start, auth ------------------------------------------------------------------------------
+
+
+def test_state_names_both_servers_and_the_admin(running):
+    path, state = running
+    assert rig.read_state(path) == state
+    assert state["region"] == "us-east-1"
+    assert state["moto"]["url"].startswith("http://127.0.0.1:")
+    assert set(state["admin"]) == {"accessKeyId", "secretAccessKey"}
+    if state["cloudtrail"] is not None:
+        assert state["cloudtrail"]["url"].startswith("http://127.0.0.1:")
+
+
+def test_admin_is_allowed_everything(running):
+    _, state = running
+    identity = rig.client(state, "sts").get_caller_identity()
+    assert identity["Arn"] == f"arn:aws:iam::{state['accountId']}:user/rig-admin"
+    assert "rig-admin" in [u["UserName"] for u in rig.client(state, "iam").list_users()["Users"]]
+    rig.client(state, "s3").create_bucket(Bucket="admin-bucket")
+    assert "admin-bucket" in [b["Name"] for b in rig.client(state, "s3").list_buckets()["Buckets"]]
+
+
+def test_a_wrong_secret_is_a_signature_error(running):
+    _, state = running
+    forged = {"aws_access_key_id": state["admin"]["accessKeyId"], "aws_secret_access_key": "wrong"}
+    for service, request in (
+        ("dynamodb", lambda c: c.list_tables()),
+        ("sso-admin", lambda c: c.list_instances()),
+        ("s3", lambda c: c.list_buckets()),
+    ):
+        with pytest.raises(ClientError) as raised:
+            request(rig.client(state, service, forged))
+        assert wire_error(raised) == (403, "SignatureDoesNotMatch"), service
+
+
+def test_an_unknown_access_key_is_refused(running):
+    _, state = running
+    stranger = {"aws_access_key_id": "AKIAUNKNOWNKEY000000", "aws_secret_access_key": "x"}
+    with pytest.raises(ClientError) as raised:
+        rig.client(state, "dynamodb", stranger).list_tables()
+    assert wire_error(raised) == (403, "InvalidClientTokenId")
+    with pytest.raises(ClientError) as raised:
+        rig.client(state, "s3", stranger).list_buckets()
+    assert wire_error(raised) == (403, "InvalidAccessKeyId")
+
+
+def test_a_second_start_on_a_running_state_is_refused(running):
+    path, _ = running
+    with pytest.raises(RuntimeError, match="running"):
+        rig.start(path)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "localhost", "example.com"])
+def test_a_non_loopback_host_is_refused(tmp_path, host):
+    with pytest.raises(ValueError, match="loopback"):
+        rig.start(tmp_path / "state.json", host=host)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_launcher_refuses_to_run_with_auth_off():
+    env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
+    done = subprocess.run([sys.executable, str(RIG_DIR / "moto_launcher.py")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "INITIAL_NO_AUTH_ACTION_COUNT" in done.stderr
+
+
+# --- IAM policies judged on real resources ----------------------------------------------------
+
+
+def test_a_policy_scoped_to_one_table_allows_that_table_only(running):
+    path, state = running
+    allowed = rig.call(path, "create_table", name="scoped-allowed")
+    rig.call(path, "create_table", name="scoped-other")
+    admin = rig.client(state, "dynamodb")
+    for table in ("scoped-allowed", "scoped-other"):
+        admin.put_item(TableName=table, Item={**user_key("u1"), "UserName": {"S": "ann"}})
+    reader = rig.call(path, "create_function_user", name="scoped-reader",
+                      policy=allow("dynamodb:GetItem", allowed["tableArn"]))
+    dynamodb = rig.client(state, "dynamodb", credentials(reader))
+
+    assert dynamodb.get_item(TableName="scoped-allowed", Key=user_key("u1"))["Item"]["UserName"] == {"S": "ann"}
+    assert dynamodb.get_item(TableName=allowed["tableArn"], Key=user_key("u1"))["Item"]
+    for denied in (
+        lambda: dynamodb.get_item(TableName="scoped-other", Key=user_key("u1")),
+        lambda: dynamodb.put_item(TableName="scoped-allowed", Item=user_key("u2")),
+    ):
+        with pytest.raises(ClientError) as raised:
+            denied()
+        assert wire_error(raised) == (403, "AccessDenied")
+        assert reader["arn"] in raised.value.response["Error"]["Message"]
+
+
+def test_a_batch_needs_every_table_it_names(running):
+    path, state = running
+    mine = rig.call(path, "create_table", name="batch-mine")
+    rig.call(path, "create_table", name="batch-theirs")
+    writer = rig.call(path, "create_function_user", name="batch-writer",
+                      policy=allow("dynamodb:BatchWriteItem", mine["tableArn"]))
+    dynamodb = rig.client(state, "dynamodb", credentials(writer))
+    put = {"PutRequest": {"Item": user_key("u1")}}
+
+    dynamodb.batch_write_item(RequestItems={"batch-mine": [put]})
+    with pytest.raises(ClientError) as raised:
+        dynamodb.batch_write_item(RequestItems={"batch-mine": [put], "batch-theirs": [put]})
+    assert wire_error(raised) == (403, "AccessDenied")
+
+
+def test_a_query_on_an_index_is_judged_on_the_index_arn(running):
+    path, state = running
+    table = rig.client(state, "dynamodb").create_table(
+        TableName="indexed", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "UserId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "UserId", "AttributeType": "S"},
+                              {"AttributeName": "UserName", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "by-name", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "UserName", "KeyType": "HASH"}]}],
+    )["TableDescription"]
+    table_only = rig.call(path, "create_function_user", name="table-querier",
+                          policy=allow("dynamodb:Query", table["TableArn"]))
+    index_too = rig.call(path, "create_function_user", name="index-querier",
+                         policy=allow("dynamodb:Query", f"{table['TableArn']}/index/*"))
+    query = {"TableName": "indexed", "IndexName": "by-name", "KeyConditionExpression": "UserName = :n",
+             "ExpressionAttributeValues": {":n": {"S": "ann"}}}
+
+    assert rig.client(state, "dynamodb", credentials(index_too)).query(**query)["Items"] == []
+    with pytest.raises(ClientError) as raised:
+        rig.client(state, "dynamodb", credentials(table_only)).query(**query)
+    assert wire_error(raised) == (403, "AccessDenied")
+
+
+def test_services_without_a_resource_are_judged_on_the_action(running):
+    path, state = running
+    store = rig.call(path, "identity_store")
+    store_arn = f"arn:aws:identitystore::{state['accountId']}:identitystore/{store['identityStoreId']}"
+    lister = rig.call(path, "create_function_user", name="store-lister",
+                      policy=allow("identitystore:ListUsers", [store_arn, "arn:aws:identitystore:::user/*"]))
+    identitystore = rig.client(state, "identitystore", credentials(lister))
+
+    identitystore.list_users(IdentityStoreId=store["identityStoreId"])
+    with pytest.raises(ClientError) as raised:
+        identitystore.list_groups(IdentityStoreId=store["identityStoreId"])
+    assert wire_error(raised) == (403, "AccessDenied")
+
+
+def test_s3_denies_what_the_policy_does_not_name(running):
+    path, state = running
+    rig.client(state, "s3").create_bucket(Bucket="reports")
+    writer = rig.call(path, "create_function_user", name="report-writer",
+                      policy=allow("s3:PutObject", "arn:aws:s3:::reports/credential_reports/*"))
+    s3 = rig.client(state, "s3", credentials(writer))
+
+    s3.put_object(Bucket="reports", Key="credential_reports/r.csv", Body=b"a,b\r\n")
+    for denied in (
+        lambda: s3.put_object(Bucket="reports", Key="elsewhere/r.csv", Body=b""),
+        lambda: s3.get_object(Bucket="reports", Key="credential_reports/r.csv"),
+    ):
+        with pytest.raises(ClientError) as raised:
+            denied()
+        assert wire_error(raised) == (403, "AccessDenied")
+
+
+# --- sso-admin as AWS answers it --------------------------------------------------------------
+
+
+def permission_set(state: dict, instance_arn: str, name: str) -> str:
+    sso = rig.client(state, "sso-admin")
+    return sso.create_permission_set(InstanceArn=instance_arn, Name=name)["PermissionSet"]["PermissionSetArn"]
+
+
+def assign(state: dict, instance_arn: str, ps_arn: str, account: str, principal: str) -> None:
+    rig.client(state, "sso-admin").create_account_assignment(
+        InstanceArn=instance_arn, TargetId=account, TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps_arn, PrincipalType="USER", PrincipalId=principal)
+
+
+def provisioned_to(state: dict, instance_arn: str, account: str) -> set[str]:
+    sso = rig.client(state, "sso-admin")
+    return set(sso.list_permission_sets_provisioned_to_account(InstanceArn=instance_arn, AccountId=account)["PermissionSets"])
+
+
+def test_accounts_for_a_permission_set_are_every_assigned_account_a_page_at_a_time(running):
+    path, state = running
+    instance = rig.call(path, "identity_store")["instanceArn"]
+    ps_arn = permission_set(state, instance, "Paged")
+    accounts = [str(300000000000 + n) for n in range(60)]
+    for account in accounts:
+        assign(state, instance, ps_arn, account, str(uuid.uuid4()))
+    sso = rig.client(state, "sso-admin")
+
+    pages = list(sso.get_paginator("list_accounts_for_provisioned_permission_set").paginate(
+        InstanceArn=instance, PermissionSetArn=ps_arn, PaginationConfig={"PageSize": 25}))
+    assert [len(page["AccountIds"]) for page in pages] == [25, 25, 10]
+    assert sorted(a for page in pages for a in page["AccountIds"]) == accounts
+    whole = sso.list_accounts_for_provisioned_permission_set(InstanceArn=instance, PermissionSetArn=ps_arn)
+    assert sorted(whole["AccountIds"]) == accounts and "NextToken" not in whole
+
+
+def test_provision_permission_set_provisions_to_the_named_account(running):
+    path, state = running
+    instance = rig.call(path, "identity_store")["instanceArn"]
+    ps_arn = permission_set(state, instance, "ProvisionedOnly")
+    sso = rig.client(state, "sso-admin")
+
+    sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=ps_arn,
+                                 TargetType="AWS_ACCOUNT", TargetId="400000000001")
+    assert sso.list_accounts_for_provisioned_permission_set(
+        InstanceArn=instance, PermissionSetArn=ps_arn)["AccountIds"] == ["400000000001"]
+    assert provisioned_to(state, instance, "400000000001") == {ps_arn}
+
+
+def test_permission_sets_provisioned_to_an_account_are_that_accounts_only(running):
+    path, state = running
+    instance = rig.call(path, "identity_store")["instanceArn"]
+    auditor, admin = permission_set(state, instance, "Auditor"), permission_set(state, instance, "Admin")
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    assign(state, instance, auditor, "500000000001", alice)
+    assign(state, instance, auditor, "500000000002", alice)
+    assign(state, instance, admin, "500000000002", bob)
+
+    assert provisioned_to(state, instance, "500000000001") == {auditor}
+    assert provisioned_to(state, instance, "500000000002") == {auditor, admin}
+    assert provisioned_to(state, instance, "500000000003") == set()
+    rig.client(state, "sso-admin").delete_account_assignment(
+        InstanceArn=instance, TargetId="500000000002", TargetType="AWS_ACCOUNT",
+        PermissionSetArn=admin, PrincipalType="USER", PrincipalId=bob)
+    assert provisioned_to(state, instance, "500000000002") == {auditor}
+
+
+# --- identity store ---------------------------------------------------------------------------
+
+
+def test_identity_store_users_list_over_several_pages(running):
+    path, state = running
+    store = rig.call(path, "identity_store")
+    created = rig.call(path, "create_identity_store_users",
+                       identity_store_id=store["identityStoreId"], count=105, prefix="paged-")
+    assert [u["userName"] for u in created][:2] == ["paged-0001", "paged-0002"]
+    identitystore = rig.client(state, "identitystore")
+
+    pages = list(identitystore.get_paginator("list_users").paginate(IdentityStoreId=store["identityStoreId"]))
+    listed = {u["UserId"]: u for page in pages for u in page["Users"]}
+    assert len(pages) > 1
+    assert {u["userId"] for u in created} <= set(listed)
+    first = listed[created[0]["userId"]]
+    assert first["UserName"] == "paged-0001" and first["DisplayName"] and first["Emails"][0]["Value"]
+
+
+# --- CloudTrail fake, CLI, stop ---------------------------------------------------------------
+
+
+def test_function_users_are_accepted_by_the_cloudtrail_fake(running):
+    path, state = running
+    if state["cloudtrail"] is None:
+        pytest.skip("scripts/rig/cloudtrail_fake.py is not there yet")
+    user = rig.call(path, "create_function_user", name="trail-reader",
+                    policy=allow("cloudtrail:LookupEvents", "*"))
+    rig.client(state, "cloudtrail", credentials(user)).lookup_events(MaxResults=1)
+    stranger = {"aws_access_key_id": "AKIAUNKNOWNKEY000000", "aws_secret_access_key": "x"}
+    with pytest.raises(ClientError):
+        rig.client(state, "cloudtrail", stranger).lookup_events(MaxResults=1)
+
+
+def run_cli(*args: str) -> str:
+    done = subprocess.run([sys.executable, str(RIG_DIR / "rig.py"), *args],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout
+
+
+def test_cli_call_and_env(running):
+    path, state = running
+    table = json.loads(run_cli("call", "create_table", "--state", str(path), "--args", '{"name": "cli-table"}'))
+    assert table == {"tableName": "cli-table",
+                     "tableArn": f"arn:aws:dynamodb:us-east-1:{state['accountId']}:table/cli-table"}
+    lines = run_cli("env", "--state", str(path)).splitlines()
+    assert f"export AWS_ENDPOINT_URL={state['moto']['url']}" in lines
+    assert f"export AWS_ACCESS_KEY_ID={state['admin']['accessKeyId']}" in lines
+    assert "export AWS_REGION=us-east-1" in lines
+
+
+def test_an_unknown_fixture_is_refused(running):
+    path, _ = running
+    with pytest.raises(ValueError, match="create_table"):
+        rig.call(path, "drop_everything")
+
+
+def test_stop_ends_every_process_and_is_idempotent(tmp_path):
+    path = tmp_path / "state.json"
+    state = rig.start(path)
+    pids = [state[name]["pid"] for name in ("moto", "cloudtrail") if state[name]]
+
+    rig.stop(path)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not path.exists()
+    rig.stop(path)

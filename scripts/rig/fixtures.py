@@ -1,0 +1,60 @@
+"""What tests set up in the rig, run as rig-admin: `rig.py call <fixture> --args '<json>'`.
+
+Each fixture takes rig.FixtureContext first, then JSON keyword arguments, and returns JSON.
+"""
+from __future__ import annotations
+
+import json
+
+
+def create_function_user(rig, name: str, policy: dict | str) -> dict:
+    """An IAM user holding `policy` (a policy document, as a JSON object or text) inline, with an
+    access key that the CloudTrail fake accepts too: a function's credentials, least privilege."""
+    iam = rig.client("iam")
+    document = policy if isinstance(policy, str) else json.dumps(policy)
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=document)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    rig.add_cloudtrail_key(key["AccessKeyId"], key["SecretAccessKey"])
+    return {"accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"], "arn": arn}
+
+
+def identity_store(rig) -> dict:
+    """moto's IAM Identity Center instance: moto makes one per account and region by itself,
+    and serves its identity store id to the identitystore API."""
+    instance = rig.client("sso-admin").list_instances()["Instances"][0]
+    return {"instanceArn": instance["InstanceArn"], "identityStoreId": instance["IdentityStoreId"]}
+
+
+def create_identity_store_users(rig, identity_store_id: str, count: int, prefix: str) -> list[dict]:
+    """`count` users named `<prefix>0001`..., with the name, display name and email a console user has."""
+    identitystore = rig.client("identitystore")
+    users = []
+    for number in range(1, count + 1):
+        user_name = f"{prefix}{number:04d}"
+        user_id = identitystore.create_user(
+            IdentityStoreId=identity_store_id,
+            UserName=user_name,
+            Name={"GivenName": "Rig", "FamilyName": user_name},
+            DisplayName=f"Rig {user_name}",
+            Emails=[{"Value": f"{user_name}@example.com", "Type": "work", "Primary": True}],
+        )["UserId"]
+        users.append({"userId": user_id, "userName": user_name})
+    return users
+
+
+def create_table(rig, name: str) -> dict:
+    """A table shaped as the registry (DESIGN.md): partition key UserId (S), on-demand."""
+    table = rig.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "UserId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "UserId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )["TableDescription"]
+    return {"tableName": table["TableName"], "tableArn": table["TableArn"]}
+
+
+FIXTURES = {
+    fixture.__name__: fixture
+    for fixture in (create_function_user, identity_store, create_identity_store_users, create_table)
+}
