@@ -102,6 +102,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "AWSIntegrationTests",
+            dependencies: ["AWSClient", "HTTPTransport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "AWSClientTests",
             dependencies: ["AWSClient", "TestHTTPServer"],
             resources: [.copy("Resources/sigv4-test-suite")],

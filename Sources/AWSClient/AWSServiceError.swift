@@ -30,14 +30,14 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
         let requestId = response.headers["x-amzn-RequestId"] ?? response.headers["x-amz-request-id"]
         var code: String?
         var message: String?
-        switch service.wireProtocol {
-        case .json:
-            let body = try? JSONDecoder().decode(JSONErrorBody.self, from: response.body)
-            code = response.headers["X-Amzn-ErrorType"] ?? body?.type ?? body?.code
-            message = body?.message ?? body?.Message
-        case .restXML:
-            let text = String(decoding: response.body, as: UTF8.self)
-            code = xmlElement("Code", in: text)
+        let text = String(decoding: response.body, as: UTF8.self)
+        if case .json = service.wireProtocol, let body = try? JSONDecoder().decode(JSONErrorBody.self, from: response.body) {
+            code = response.headers["X-Amzn-ErrorType"] ?? body.type ?? body.code
+            message = body.message ?? body.Message
+        } else {
+            // S3's errors are XML; so are some answers to JSON services from in front of them
+            // (authentication failures of some endpoints, proxies).
+            code = response.headers["X-Amzn-ErrorType"] ?? xmlElement("Code", in: text)
             message = xmlElement("Message", in: text)
         }
         let fallbackMessage = response.body.isEmpty

@@ -76,6 +76,7 @@ struct AlertMessage: Encodable {
             .map { User(userId: $0.userId, userName: $0.userName, status: $0.status, lastEventAt: $0.lastEventAt.map(ISO8601UTC.format), daysSince: $0.daysSince) }
         guard !users.isEmpty else { return [] }
         let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
         func message(_ users: [User], part: Int, parts: Int) -> AlertMessage {
             AlertMessage(
                 alertType: control.rawValue, generatedAt: ISO8601UTC.format(generatedAt), identityStoreId: identityStoreId,

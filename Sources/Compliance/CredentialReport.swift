@@ -132,8 +132,10 @@ public struct CredentialReport: Sendable {
             lookbackDays: lookbackDays, activitySource: configuration.activitySource.name, identityStoreId: configuration.identityStoreId,
             instanceArn: configuration.instanceArn, rows: result.rows, users: result.users, accounts: result.accounts,
             permissionSets: result.permissionSets, enumeration: result.enumeration, apiCalls: result.apiCalls)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try await s3.putObject(
-            bucket: configuration.bucket, key: "\(configuration.prefix)credential_report-\(stamp).json", body: try JSONEncoder().encode(manifest),
+            bucket: configuration.bucket, key: "\(configuration.prefix)credential_report-\(stamp).json", body: try encoder.encode(manifest),
             contentType: "application/json", encryption: encryption)
         logger.info(
             "Credential report: \(result.rows) rows for \(result.users) users, \(result.accounts) accounts, \(result.permissionSets) permission sets, \(result.apiCalls) API calls in \(result.durationMs) ms, written to \(result.s3Uri)")

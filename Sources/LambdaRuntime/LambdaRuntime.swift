@@ -187,6 +187,8 @@ func describeDecodingFailure<Event>(_ error: any Error, of eventType: Event.Type
         return "\(expected): \(path(context)) should be \(type): \(context.debugDescription)"
     case .valueNotFound(let type, let context):
         return "\(expected): \(path(context)) should be \(type) but is null"
+    case .dataCorrupted(let context) where context.codingPath.isEmpty:
+        return "\(expected): \(context.debugDescription)"
     case .dataCorrupted(let context):
         return "\(expected): \(path(context)): \(context.debugDescription)"
     @unknown default:

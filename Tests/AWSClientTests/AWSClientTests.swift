@@ -178,6 +178,15 @@ let success = Reply.json(200, #"{"name":"ok"}"#)
         #expect(error.requestId == "4442587FB7D0A2F9")
     }
 
+    @Test func xmlErrorFromInFrontOfAJSONServiceIsRead() {
+        let error = decode(
+            .dynamoDB, status: 403,
+            body: #"<?xml version="1.0" encoding="UTF-8"?><ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error></ErrorResponse>"#,
+            headers: [("Content-Type", "text/html")])
+        #expect(error.code == "SignatureDoesNotMatch")
+        #expect(error.message == "The request signature we calculated does not match")
+    }
+
     @Test func bodyThatIsNotJSONKeepsTheStatusAndText() {
         let error = decode(.dynamoDB, status: 502, body: "<html>Bad Gateway</html>")
         #expect(error.code == "HTTP502")

@@ -363,7 +363,7 @@ class Fake:
             raise ApiError("InvalidLookupAttributesException", "You can specify only one lookup attribute.")
         if attrs and (attrs[0].get("AttributeKey") not in LOOKUP_KEYS or not attrs[0].get("AttributeValue")):
             raise ApiError("InvalidLookupAttributesException", f"Invalid lookup attribute: {json.dumps(attrs[0])}.")
-        fingerprint = hashlib.sha256(json.dumps([attrs, start, end]).encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha256(json.dumps([attrs, start, end], sort_keys=True).encode()).hexdigest()[:16]
         cursor = decode_token(params["NextToken"], {"f": fingerprint})["c"] if params.get("NextToken") else None
         self.throttle(key_id)
         floor = max(time.time() - RETENTION_SECONDS, start if start is not None else 0)

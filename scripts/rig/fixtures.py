@@ -54,7 +54,26 @@ def create_table(rig, name: str) -> dict:
     return {"tableName": table["TableName"], "tableArn": table["TableArn"]}
 
 
+def aws(rig, service: str, operation: str, params: dict | None = None) -> dict:
+    """Any boto3 operation as rig-admin (snake_case name, e.g. `create_queue`): for seeding what no
+    other fixture covers. Dates in the answer come back as ISO 8601 text."""
+    answer = getattr(rig.client(service), operation)(**(params or {}))
+    answer.pop("ResponseMetadata", None)
+    return json.loads(json.dumps(answer, default=lambda value: value.isoformat() if hasattr(value, "isoformat") else str(value)))
+
+
+def aws_many(rig, service: str, operation: str, params: list[dict]) -> list[dict]:
+    """`aws` once for each parameter set, in one process: seeding hundreds of items stays fast."""
+    return [aws(rig, service, operation, one) for one in params]
+
+
+def cloudtrail_fake(rig, method: str, route: str, body=None):
+    """The CloudTrail fake's admin API: `POST events` with records, `DELETE events`, `POST config`,
+    `GET stats` (see cloudtrail_fake.py)."""
+    return rig.cloudtrail_admin(method, route, body)
+
+
 FIXTURES = {
     fixture.__name__: fixture
-    for fixture in (create_function_user, identity_store, create_identity_store_users, create_table)
+    for fixture in (create_function_user, identity_store, create_identity_store_users, create_table, aws, aws_many, cloudtrail_fake)
 }

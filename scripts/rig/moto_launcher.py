@@ -22,8 +22,10 @@ moto counts, read in moto/core/authorization.py (`ActionAuthenticatorMixin`):
   reads the header unguarded); `sts:GetCallerIdentity` is always allowed once the signature is
   right; POST `/moto-api/reset-auth` sets a new limit and restarts the count at zero.
 
-The three corrections are monkeypatches applied before the server starts; each names the moto
-code it corrects. They were read against moto 5.2.1 only, so another version is refused.
+The corrections are monkeypatches applied before the server starts; each names the moto code it
+corrects. Besides DESIGN.md's three: SQS batch operations are authorised as their single-message
+actions, as in AWS; and moto's identity store ids (`d-` and ten random letters and
+digits) do not fit AWS's pattern `d-[0-9a-f]{10}`, which the functions check. They were read against moto 5.2.1 only, so another version is refused.
 """
 from __future__ import annotations
 
@@ -205,14 +207,54 @@ def _patch_iam_resources() -> None:
 # --- the server -------------------------------------------------------------------------------
 
 
+def _patch_identity_store_id() -> None:
+    """moto.ssoadmin.models.Instance draws `d-` + 10 letters and digits; AWS's ids are hex."""
+    import secrets
+
+    from moto.ssoadmin import models
+
+    original_init = models.Instance.__init__
+
+    def __init__(self, account_id: str, region: str) -> None:
+        original_init(self, account_id, region)
+        self.identity_store_id = f"d-{secrets.token_hex(5)}"
+
+    models.Instance.__init__ = __init__
+
+
+# SQS's batch operations are authorised by their single-message actions in AWS (the service
+# authorization reference lists no sqs:SendMessageBatch); moto asks for the batch name.
+IAM_ACTION_OF_OPERATION = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def _patch_batch_actions() -> None:
+    """moto.iam.access_control.IAMRequestBase.__init__ makes `<service>:<operation>` the action
+    judged; AWS judges SQS batch operations as their single-message actions."""
+    from moto.iam.access_control import IAMRequestBase
+
+    original_init = IAMRequestBase.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        original_init(self, *args, **kwargs)
+        self._action = IAM_ACTION_OF_OPERATION.get(self._action, self._action)
+
+    IAMRequestBase.__init__ = __init__
+
+
 def apply_patches() -> None:
-    """All three corrections; refuses a moto other than the one they were read against."""
+    """All the corrections; refuses a moto other than the one they were read against."""
     import moto
 
     if moto.__version__ != MOTO_VERSION:
         raise SystemExit(f"moto {MOTO_VERSION} is required (the patches were checked against it); found {moto.__version__}")
     _patch_sso_admin()
     _patch_iam_resources()
+    _patch_identity_store_id()
+    _patch_batch_actions()
 
 
 def _loopback(host: str) -> str:

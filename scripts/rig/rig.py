@@ -188,14 +188,19 @@ def _require_auth_on(state: dict) -> None:
 
 def add_cloudtrail_key(state: dict, access_key_id: str, secret: str) -> None:
     """Lets the CloudTrail fake accept one more key; a no-op when the fake is not running."""
-    if not state["cloudtrail"]:
-        return
+    if state["cloudtrail"]:
+        cloudtrail_admin(state, "POST", "keys", {access_key_id: secret})
+
+
+def cloudtrail_admin(state: dict, method: str, route: str, body=None):
+    """One call of the CloudTrail fake's admin API (`/_fake/<route>`); its JSON answer, if any."""
     request = urllib.request.Request(
-        f"{state['cloudtrail']['url']}/_fake/keys", method="POST",
-        data=json.dumps({access_key_id: secret}).encode(), headers={"Content-Type": "application/json"},
+        f"{state['cloudtrail']['url']}/_fake/{route}", method=method,
+        data=None if body is None else json.dumps(body).encode(), headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read()
+    return json.loads(text) if text else None
 
 
 # --- start, stop, call ------------------------------------------------------------------------
@@ -295,6 +300,9 @@ class FixtureContext:
 
     def add_cloudtrail_key(self, access_key_id: str, secret: str) -> None:
         add_cloudtrail_key(self.state, access_key_id, secret)
+
+    def cloudtrail_admin(self, method: str, route: str, body=None):
+        return cloudtrail_admin(self.state, method, route, body)
 
 
 def call(state_path: str | os.PathLike, fixture_name: str, **kwargs):

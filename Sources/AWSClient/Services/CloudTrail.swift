@@ -82,10 +82,11 @@ public protocol CloudTrailAPI: Sendable {
 public struct CloudTrailClient: CloudTrailAPI {
     let client: AWSClient
     /// LookupEvents allows 2 requests a second per account and region: pace them rather than
-    /// lean on throttling errors.
+    /// lean on throttling errors, a tenth below the limit so that network jitter, which can
+    /// bring two requests closer at the service than they left here, does not cross it.
     let lookupRate: RateLimiter
 
-    public init(client: AWSClient, lookupRate: RateLimiter = RateLimiter(perSecond: 2)) {
+    public init(client: AWSClient, lookupRate: RateLimiter = RateLimiter(perSecond: 1.8)) {
         self.client = client
         self.lookupRate = lookupRate
     }
