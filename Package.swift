@@ -31,6 +31,8 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("dl")]
         ),
+        // Keeps the static binaries' glibc requirement at Amazon Linux 2023's 2.34 (DESIGN.md, Packaging).
+        .target(name: "GlibcCompat", linkerSettings: [.linkedLibrary("m")]),
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "libcrypto",
@@ -71,14 +73,14 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        .executableTarget(name: "registry-writer", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
-        .executableTarget(name: "registry-cleaner", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
-        .executableTarget(name: "password-expiry-monitor", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
-        .executableTarget(name: "inactivity-monitor", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
-        .executableTarget(name: "credential-report", dependencies: ["FunctionSupport"], swiftSettings: strictSwift),
+        .executableTarget(name: "registry-writer", dependencies: ["FunctionSupport", "GlibcCompat"], swiftSettings: strictSwift),
+        .executableTarget(name: "registry-cleaner", dependencies: ["FunctionSupport", "GlibcCompat"], swiftSettings: strictSwift),
+        .executableTarget(name: "password-expiry-monitor", dependencies: ["FunctionSupport", "GlibcCompat"], swiftSettings: strictSwift),
+        .executableTarget(name: "inactivity-monitor", dependencies: ["FunctionSupport", "GlibcCompat"], swiftSettings: strictSwift),
+        .executableTarget(name: "credential-report", dependencies: ["FunctionSupport", "GlibcCompat"], swiftSettings: strictSwift),
         .executableTarget(
             name: "compliance-selfcheck",
-            dependencies: ["LambdaRuntime", "AWSClient", "HTTPTransport"],
+            dependencies: ["FunctionSupport", "LambdaRuntime", "GlibcCompat"],
             swiftSettings: strictSwift
         ),
         .target(

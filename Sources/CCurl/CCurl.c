@@ -1,6 +1,9 @@
+// dladdr is a GNU extension.
+#define _GNU_SOURCE
 #include "CCurl.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdarg.h>
 
 static struct {
@@ -26,6 +29,7 @@ static struct {
 } api;
 
 static int loaded = 0;
+static char library_path[4096];
 
 #define RESOLVE(field, symbol)                                  \
     do {                                                        \
@@ -56,12 +60,17 @@ const char *ccurl_load(void) {
     RESOLVE(multi_wakeup, curl_multi_wakeup);
     RESOLVE(multi_info_read, curl_multi_info_read);
     RESOLVE(multi_strerror, curl_multi_strerror);
+    Dl_info info;
+    if (dladdr(*(void **)(&api.version), &info) != 0 && info.dli_fname != NULL) {
+        snprintf(library_path, sizeof library_path, "%s", info.dli_fname);
+    }
     loaded = 1;
     return NULL;
 }
 
 CURLcode ccurl_global_init(void) { return api.global_init(CURL_GLOBAL_DEFAULT); }
 const char *ccurl_version(void) { return api.version(); }
+const char *ccurl_library_path(void) { return loaded ? library_path : NULL; }
 
 CURL *ccurl_easy_init(void) { return api.easy_init(); }
 void ccurl_easy_cleanup(CURL *handle) { api.easy_cleanup(handle); }

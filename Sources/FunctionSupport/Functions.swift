@@ -10,7 +10,8 @@ import Logging
 /// events to the domain logic in `Compliance`.
 public enum Functions {
     public static func registryWriter() async -> Never {
-        await LambdaRuntime.main { context in
+        SelfCheck.runIfAsked(product: "registry-writer")
+        return await LambdaRuntime.main { context in
             let configuration = try RegistryWriterConfiguration(environment: context.environment)
             let aws = try AWSServices(context)
             return RegistryHandler(
@@ -23,7 +24,8 @@ public enum Functions {
     }
 
     public static func registryCleaner() async -> Never {
-        await LambdaRuntime.main { context in
+        SelfCheck.runIfAsked(product: "registry-cleaner")
+        return await LambdaRuntime.main { context in
             let configuration = try RegistryCleanerConfiguration(environment: context.environment)
             let aws = try AWSServices(context)
             return RegistryHandler(
@@ -36,7 +38,8 @@ public enum Functions {
     }
 
     public static func monitor(_ control: Control) async -> Never {
-        await LambdaRuntime.main { context in
+        SelfCheck.runIfAsked(product: control == .passwordExpiry ? "password-expiry-monitor" : "inactivity-monitor")
+        return await LambdaRuntime.main { context in
             let configuration = try MonitorConfiguration(control: control, environment: context.environment)
             let aws = try AWSServices(context)
             let monitor = ComplianceMonitor(
@@ -51,7 +54,8 @@ public enum Functions {
 
 extension Functions {
     public static func credentialReport() async -> Never {
-        await LambdaRuntime.main { context in
+        SelfCheck.runIfAsked(product: "credential-report")
+        return await LambdaRuntime.main { context in
             let configuration = try CredentialReportConfiguration(environment: context.environment)
             // Identity Center allows about 20 requests a second: stay under it, and slow down when throttled.
             let identityCenterRate = RateLimiter(perSecond: Double(configuration.requestsPerSecond), adaptive: true)

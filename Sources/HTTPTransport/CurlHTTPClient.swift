@@ -18,16 +18,32 @@ public final class CurlHTTPClient: HTTPClient {
         public var maxConnectionsPerHost: Int
         /// How many idle connections are kept for reuse.
         public var connectionCacheSize: Int
+        /// The CA certificates TLS peers are verified against; nil leaves libcurl's built-in path.
+        public var caBundle: String?
 
         public init(
             connectTimeout: Duration = .seconds(10),
             maxConnectionsPerHost: Int = 0,
-            connectionCacheSize: Int = 64
+            connectionCacheSize: Int = 64,
+            caBundle: String? = Configuration.systemCABundle
         ) {
             self.connectTimeout = connectTimeout
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.connectionCacheSize = connectionCacheSize
+            self.caBundle = caBundle
         }
+
+        /// The system's CA bundle: Amazon Linux's or Debian's. A libcurl built on one distribution
+        /// looks for the other's path in vain, so the bundle is named explicitly.
+        public static let systemCABundle: String? = [
+            "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem",
+        ].first { access($0, R_OK) == 0 }
+    }
+
+    /// The libcurl in use: its version line and the file it was loaded from.
+    public static func library() throws -> (version: String, path: String) {
+        try CurlLibrary.ensureLoaded()
+        return (String(cString: ccurl_version()), ccurl_library_path().map { String(cString: $0) } ?? "unknown")
     }
 
     private let configuration: Configuration
@@ -44,7 +60,7 @@ public final class CurlHTTPClient: HTTPClient {
     }
 
     public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let transfer = try CurlTransfer(request, connectTimeout: configuration.connectTimeout)
+        let transfer = try CurlTransfer(request, connectTimeout: configuration.connectTimeout, caBundle: configuration.caBundle)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 transfer.continuation = continuation

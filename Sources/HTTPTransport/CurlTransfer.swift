@@ -17,14 +17,14 @@ final class CurlTransfer: @unchecked Sendable {
     private var responseHeaders = HTTPHeaders()
     private var responseBody = Data()
 
-    init(_ request: HTTPRequest, connectTimeout: Duration) throws {
+    init(_ request: HTTPRequest, connectTimeout: Duration, caBundle: String?) throws {
         guard let handle = ccurl_easy_init() else {
             throw HTTPTransportError(kind: .other, message: "libcurl could not create a handle")
         }
         self.handle = handle
         self.url = request.url
         errorBuffer.initialize(to: 0)
-        try configure(for: request, connectTimeout: connectTimeout)
+        try configure(for: request, connectTimeout: connectTimeout, caBundle: caBundle)
     }
 
     deinit {
@@ -33,7 +33,7 @@ final class CurlTransfer: @unchecked Sendable {
         errorBuffer.deallocate()
     }
 
-    private func configure(for request: HTTPRequest, connectTimeout: Duration) throws {
+    private func configure(for request: HTTPRequest, connectTimeout: Duration, caBundle: String?) throws {
         try set(CURLOPT_URL, string: request.url)
         try set(CURLOPT_PROTOCOLS_STR, string: "http,https")
         try set(CURLOPT_NOSIGNAL, 1)
@@ -41,6 +41,7 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
         try set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds)
         try set(CURLOPT_TIMEOUT_MS, request.timeout?.milliseconds ?? 0)
+        if let caBundle { try set(CURLOPT_CAINFO, string: caBundle) }
         try check(ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
 
         let userData = Unmanaged.passUnretained(self).toOpaque()

@@ -17,6 +17,8 @@
 const char *ccurl_load(void);
 
 CURLcode ccurl_global_init(void);
+/// The file libcurl was loaded from (the layer's or the system's), or NULL before ccurl_load.
+const char *ccurl_library_path(void);
 const char *ccurl_version(void);
 
 CURL *ccurl_easy_init(void);
