@@ -46,8 +46,6 @@ struct UserLifecycleEvent: Equatable {
     let userId: String
     let origin: UserOrigin
     let eventTime: Date?
-    /// The store the event names, when it names one.
-    let identityStoreId: String?
 
     static let origins: [String: UserOrigin] = [
         "sso-directory.amazonaws.com": .console,
@@ -55,7 +53,8 @@ struct UserLifecycleEvent: Equatable {
         "identitystore-scim.amazonaws.com": .scim,
     ]
 
-    init(_ record: CloudTrailRecord, expected action: Action) throws(LifecycleEventError) {
+    /// Reads the event, refusing one that names another identity store than `identityStoreId`.
+    init(_ record: CloudTrailRecord, expected action: Action, identityStoreId: String) throws(LifecycleEventError) {
         if let errorCode = record.errorCode {
             throw LifecycleEventError(
                 "\(record.eventName) failed in CloudTrail (\(errorCode): \(record.errorMessage ?? "no message")): nothing to record")
@@ -84,10 +83,12 @@ struct UserLifecycleEvent: Equatable {
             let paths = candidates.map(\.path).joined(separator: " or ")
             throw LifecycleEventError("the \(record.eventName) event from \(record.eventSource) carries no user id in \(paths)")
         }
+        if let store = record.requestParameters?["identityStoreId"]?.string, store != identityStoreId {
+            throw LifecycleEventError("the event is for identity store \(store); this function serves \(identityStoreId)")
+        }
         self.userId = userId
         self.origin = origin
         self.eventTime = ISO8601UTC.parse(record.eventTime)
-        self.identityStoreId = record.requestParameters?["identityStoreId"]?.string
     }
 }
 

@@ -34,10 +34,7 @@ public struct RegistryCleaner: Sendable {
     public func handle(_ trigger: RegistryTrigger) async throws -> RegistryChange {
         switch trigger {
         case .cloudTrail(let record):
-            let event = try UserLifecycleEvent(record, expected: .delete)
-            if let store = event.identityStoreId, store != configuration.identityStoreId {
-                throw LifecycleEventError("the event is for identity store \(store); this function serves \(configuration.identityStoreId)")
-            }
+            let event = try UserLifecycleEvent(record, expected: .delete, identityStoreId: configuration.identityStoreId)
             guard try await registry.remove(userId: event.userId) else {
                 var change = RegistryChange(.skipped, userId: event.userId)
                 change.reason = "the user was not in the registry"

@@ -58,14 +58,13 @@ public struct RegistryWriter: Sendable {
     public func handle(_ trigger: RegistryTrigger) async throws -> RegistryChange {
         switch trigger {
         case .cloudTrail(let record):
-            return try await register(UserLifecycleEvent(record, expected: .create))
+            return try await register(UserLifecycleEvent(record, expected: .create, identityStoreId: configuration.identityStoreId))
         case .reconcile:
             return try await reconcile()
         }
     }
 
     private func register(_ event: UserLifecycleEvent) async throws -> RegistryChange {
-        try checkStore(event)
         let user: IdentityStoreUser
         do {
             user = try await directory.describeUser(identityStoreId: configuration.identityStoreId, userId: event.userId)
@@ -84,12 +83,6 @@ public struct RegistryWriter: Sendable {
         return change
     }
 
-    private func checkStore(_ event: UserLifecycleEvent) throws(LifecycleEventError) {
-        if let store = event.identityStoreId, store != configuration.identityStoreId {
-            throw LifecycleEventError("the event is for identity store \(store); this function serves \(configuration.identityStoreId)")
-        }
-    }
-
     private func reconcile() async throws -> RegistryChange {
         let known = Dictionary(try await registry.allUsers().map { ($0.userId, $0) }) { first, _ in first }
         let storeUsers = try await directory.listUsers(identityStoreId: configuration.identityStoreId).all()
@@ -100,13 +93,13 @@ public struct RegistryWriter: Sendable {
             return entry.userName != (user.userName ?? user.userId) || entry.displayName != user.displayName
         }
         let store = configuration.identityStoreId
-        let counter = Counter()
+        let added = Counter()
         try await forEachConcurrently(missing, limit: 8) { user in
             let entry = RegistryUser(
                 userId: user.userId, userName: user.userName ?? user.userId, displayName: user.displayName,
                 identityStoreId: store, origin: (user.externalIds ?? []).isEmpty ? .reconcile : .scim,
                 createdAt: user.createdAt?.date, updatedAt: timestamp)
-            if try await registry.addIfMissing(entry) { counter.add() }
+            if try await registry.addIfMissing(entry) { added.add() }
         }
         let refreshed = Counter()
         try await forEachConcurrently(renamed, limit: 8) { user in
@@ -117,10 +110,10 @@ public struct RegistryWriter: Sendable {
         var change = RegistryChange(.reconciled)
         change.storeUsers = storeUsers.count
         change.registryUsers = known.count
-        change.added = counter.value
+        change.added = added.value
         change.refreshed = refreshed.value
         logger.info(
-            "Reconciled registry with identity store \(store): \(storeUsers.count) in the store, \(known.count) in the registry, \(counter.value) added, \(refreshed.value) renamed")
+            "Reconciled registry with identity store \(store): \(storeUsers.count) in the store, \(known.count) in the registry, \(added.value) added, \(refreshed.value) renamed")
         return change
     }
 }

@@ -10,30 +10,33 @@ import Logging
 /// events to the domain logic in `Compliance`.
 public enum Functions {
     public static func registryWriter() async -> Never {
-        SelfCheck.runIfAsked(product: "registry-writer")
-        return await LambdaRuntime.main { context in
+        await registryFunction("registry-writer") { context, aws in
             let configuration = try RegistryWriterConfiguration(environment: context.environment)
-            let aws = try AWSServices(context)
-            return RegistryHandler(
-                handle: RegistryWriter(
-                    configuration: configuration, directory: IdentityStoreClient(client: aws.client),
-                    registry: DynamoDBRegistry(table: configuration.table, dynamoDB: DynamoDBClient(client: aws.client)),
-                    logger: context.logger
-                ).handle)
+            return RegistryWriter(
+                configuration: configuration, directory: IdentityStoreClient(client: aws.client),
+                registry: aws.registry(configuration.table), logger: context.logger
+            ).handle
         }
     }
 
     public static func registryCleaner() async -> Never {
-        SelfCheck.runIfAsked(product: "registry-cleaner")
-        return await LambdaRuntime.main { context in
+        await registryFunction("registry-cleaner") { context, aws in
             let configuration = try RegistryCleanerConfiguration(environment: context.environment)
-            let aws = try AWSServices(context)
-            return RegistryHandler(
-                handle: RegistryCleaner(
-                    configuration: configuration, directory: IdentityStoreClient(client: aws.client),
-                    registry: DynamoDBRegistry(table: configuration.table, dynamoDB: DynamoDBClient(client: aws.client)),
-                    logger: context.logger
-                ).handle)
+            return RegistryCleaner(
+                configuration: configuration, directory: IdentityStoreClient(client: aws.client),
+                registry: aws.registry(configuration.table), logger: context.logger
+            ).handle
+        }
+    }
+
+    /// The writer and the cleaner: CloudTrail lifecycle events or a reconcile in, a change out.
+    private static func registryFunction(
+        _ product: String,
+        _ makeHandler: @escaping (LambdaInitContext, AWSServices) throws -> @Sendable (RegistryTrigger) async throws -> RegistryChange
+    ) async -> Never {
+        SelfCheck.runIfAsked(product: product)
+        return await LambdaRuntime.main { context in
+            RegistryHandler(handle: try makeHandler(context, try AWSServices(context)))
         }
     }
 
@@ -44,7 +47,7 @@ public enum Functions {
             let aws = try AWSServices(context)
             let monitor = ComplianceMonitor(
                 configuration: configuration,
-                registry: DynamoDBRegistry(table: configuration.table, dynamoDB: DynamoDBClient(client: aws.client)),
+                registry: aws.registry(configuration.table),
                 activity: aws.activitySource(configuration.activitySource), queue: SQSClient(client: aws.client),
                 logger: context.logger)
             return MonitorHandler(monitor: monitor)
@@ -101,6 +104,10 @@ struct AWSServices {
     init(_ context: LambdaInitContext, pacing: [AWSService: RateLimiter] = [:]) throws {
         let http = try CurlHTTPClient()
         client = try AWSClient(environment: context.environment, http: http, logger: context.logger, pacing: pacing)
+    }
+
+    func registry(_ table: String) -> DynamoDBRegistry {
+        DynamoDBRegistry(table: table, dynamoDB: DynamoDBClient(client: client))
     }
 
     func activitySource(_ choice: ActivitySourceChoice) -> any ActivitySource {
