@@ -80,7 +80,7 @@ public struct ReconcileSafetyStop: Error, CustomStringConvertible {
     public let identityStoreId: String
 
     public var description: String {
-        let share = registrySize == 0 ? 0 : Double(wouldRemove * 1000 / registrySize) / 10
+        let share = registrySize == 0 ? 0 : (Double(wouldRemove * 1000) / Double(registrySize)).rounded() / 10
         return "Reconcile would remove \(wouldRemove) of \(registrySize) registry users (\(share) %), more than "
             + "RECONCILE_MAX_REMOVE_PERCENT=\(limitPercent) %; removed nothing. Check that IDENTITY_STORE_ID "
             + "(\(identityStoreId)) is the right identity store."

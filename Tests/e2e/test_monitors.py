@@ -1,0 +1,500 @@
+"""password-expiry-monitor and inactivity-monitor end to end: the built binaries under the Runtime
+API emulator, signed with their own least-privilege policies, reading a seeded registry table in
+moto and CloudTrail from the fake (LookupEvents or Lake), sending alerts to a moto SQS queue.
+
+The organisation is generated here, and every expected alert, count and write-back is worked out
+here from what was seeded, following DESIGN.md ("Activity evidence", "Who is judged", "Alerts
+out"), never from the function's output.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import random
+import re
+import uuid
+
+import pytest
+
+from conftest import (
+    SCHEDULED_EVENT,
+    function_credentials,
+    function_environment,
+    log_lines,
+    policy_values,
+    rig,
+    run_function,
+    unique,
+)
+
+import cloudtrail_events as ct  # noqa: E402  (conftest put scripts/rig on sys.path)
+
+LAKE_STORE = "eds-rig-0000000001"
+DAY = dt.timedelta(days=1)
+SECOND = dt.timedelta(seconds=1)
+WINDOW = 90 * DAY  # what CloudTrail keeps, and what the monitors may read
+MAX_BODY_BYTES = 262_144
+ISO_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+PASSWORD = "password-expiry-monitor"
+INACTIVITY = "inactivity-monitor"
+CONTROLS = {
+    PASSWORD: {"alertType": "PASSWORD_EXPIRY", "variable": "PASSWORD_MAX_AGE_DAYS", "kind": "password",
+               "attribute": "LastPasswordChangeAt", "other": "LastSignInAt"},
+    INACTIVITY: {"alertType": "USER_INACTIVITY", "variable": "INACTIVITY_MAX_DAYS", "kind": "signin",
+                 "attribute": "LastSignInAt", "other": "LastPasswordChangeAt"},
+}
+# The thresholds the organisation's boundary users are built around (not the defaults, so that
+# the variables are seen to be read).
+THRESHOLDS = {PASSWORD: (60, 10), INACTIVITY: (45, 7)}
+FIRST = ["ana", "bruno", "chen", "dara", "emeka", "farah", "gus", "hana", "ivan", "jo", "kofi", "lena", "mateo",
+         "nia", "omar", "priya", "quinn", "rosa", "sven", "tara", "uma", "vik", "wen", "xavi", "yara", "zane"]
+LAST = ["abbott", "byrne", "costa", "diaz", "evans", "fischer", "garcia", "haddad", "ito", "jensen", "kim",
+        "lopez", "moreau", "novak", "okafor", "patel", "quist", "rossi", "silva", "tanaka", "varga", "weber"]
+
+
+# --- time -------------------------------------------------------------------------------------
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+def whole_days(since: dt.datetime, until: dt.datetime) -> int:
+    """DESIGN.md: floor of the difference in seconds / 86400."""
+    return int((until - since).total_seconds()) // 86400
+
+
+# --- the organisation -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Person:
+    user_id: str
+    user_name: str
+    origin: str
+    created: dt.datetime | None
+    remembered: dict[str, dt.datetime | None]  # "signin" / "password" -> the registry's date
+    evidence: dict[str, list[dt.datetime]] = dataclasses.field(default_factory=lambda: {"signin": [], "password": []})
+    excluded: bool = False
+
+    def item(self, store_id: str) -> dict[str, str]:
+        item = {"UserId": self.user_id, "UserName": self.user_name, "DisplayName": self.user_name.split("@")[0].title(),
+                "IdentityStoreId": store_id, "Origin": self.origin, "UpdatedAt": "2026-01-10T06:00:00Z"}
+        if self.created:
+            item["CreatedAt"] = iso(self.created)
+        if self.remembered["signin"]:
+            item["LastSignInAt"] = iso(self.remembered["signin"])
+        if self.remembered["password"]:
+            item["LastPasswordChangeAt"] = iso(self.remembered["password"])
+        return item
+
+
+@dataclasses.dataclass
+class Organisation:
+    store_id: str
+    as_of: dt.datetime
+    people: list[Person]
+    records: list[dict]
+    excluded_setting: str
+
+    def items(self) -> list[dict[str, str]]:
+        return [person.item(self.store_id) for person in self.people]
+
+
+class Builder:
+    """Generates people and their CloudTrail records; each record that counts as evidence under
+    DESIGN.md is noted on its person as it is made, so the expectation never parses a record."""
+
+    def __init__(self, store_id: str, account_id: str, as_of: dt.datetime, seed: int):
+        self.store_id, self.as_of, self.rng = store_id, as_of, random.Random(seed)
+        self.arn = f"arn:aws:identitystore::{account_id}:identitystore/{store_id}"
+        self.people: list[Person] = []
+        self.records: list[dict] = []
+
+    def ago(self, days: float) -> dt.datetime:
+        return self.as_of - dt.timedelta(seconds=int(days * 86400))
+
+    def between(self, earliest: dt.datetime, latest: dt.datetime) -> dt.datetime:
+        span = int((latest - earliest).total_seconds())
+        return earliest + dt.timedelta(seconds=self.rng.randint(0, max(span, 0)))
+
+    def person(self, user_name: str, origin: str, created: dt.datetime | None, signin=None, password=None) -> Person:
+        person = Person(str(uuid.UUID(int=self.rng.getrandbits(128), version=4)), user_name, origin, created,
+                        {"signin": signin, "password": password})
+        self.people.append(person)
+        return person
+
+    # evidence that counts
+    def sign_in(self, person: Person, when: dt.datetime, style: str) -> None:
+        kind, old = {"current": ("UserAuthentication", False), "old": ("UserAuthentication", True),
+                     "verification": ("CredentialVerification", False), "verification-old": ("CredentialVerification", True),
+                     "legacy": ("Authenticate", False), "legacy-old": ("Authenticate", True)}[style]
+        self.records.append(ct.sign_in(person.user_id, person.user_name, when, self.arn, kind=kind, old_format=old))
+        person.evidence["signin"].append(when)
+
+    def password_change(self, person: Person, when: dt.datetime, style: str) -> None:
+        self.records.append(ct.password_change(person.user_id, when, self.arn, by_admin=style == "admin",
+                                               old_format=style == "old", user_name=person.user_name))
+        person.evidence["password"].append(when)
+
+    # noise that must not count
+    def failed_sign_in(self, person: Person, when: dt.datetime, legacy: bool) -> None:
+        kind = "Authenticate" if legacy else "CredentialVerification"
+        self.records.append(ct.sign_in(person.user_id, person.user_name, when, self.arn, success=False, kind=kind,
+                                       old_format=self.rng.random() < 0.3))
+
+    def failed_password_change(self, person: Person, when: dt.datetime) -> None:
+        identity = ct.user_identity(person.user_id, None, self.arn, old_format=False)
+        self.records.append(ct.record(when, ct.SOURCES["sso-directory"], "UpdatePassword", identity,
+                                      request={"password": ct.HIDDEN}, error="ValidationException"))
+
+    def role_sign_in(self, person: Person, when: dt.datetime) -> None:
+        kind = self.rng.choice(["Federate", "GetRoleCredentials"])
+        self.records.append(ct.role_sign_in(person.user_id, person.user_name, when, "210987654321", "ReadOnlyAccess",
+                                            kind=kind, identity_store_arn=self.arn))
+
+    def outside_window_sign_in(self, person: Person, when: dt.datetime) -> None:
+        self.records.append(ct.sign_in(person.user_id, person.user_name, when, self.arn))
+
+
+def build_organisation(store_id: str, account_id: str, as_of: dt.datetime, *, size: int = 300, seed: int = 826) -> Organisation:
+    """A few hundred users: console, API, SCIM and reconcile-found users created over ~200 days,
+    some with dates the registry remembers, CloudTrail sign-ins (current format by id, older
+    formats by name, legacy Authenticate) and password changes over the last 88 days, failed
+    sign-ins, role sign-ins and failed password changes that must not count, a few sign-ins
+    older than CloudTrail's 90 days, boundary users for THRESHOLDS, and two break-glass users."""
+    b = Builder(store_id, account_id, as_of, seed)
+    rng = b.rng
+    recent = b.ago(88)
+    for number in range(size):
+        name = f"{rng.choice(FIRST)}.{rng.choice(LAST)}.{number:03d}@example.com"
+        origin = rng.choices(["console", "api", "scim", "reconcile"], weights=[45, 25, 20, 10])[0]
+        created = None if origin == "reconcile" and rng.random() < 0.6 else b.ago(rng.uniform(0.5, 200))
+        person = b.person(name, origin, created)
+        earliest = created or b.ago(200)
+        if rng.random() < 0.6:
+            for _ in range(rng.randint(1, 3)):
+                b.sign_in(person, b.between(max(earliest, recent), b.ago(1 / 24)),
+                          rng.choice(["current", "current", "old", "verification", "verification-old", "legacy", "legacy-old"]))
+        if origin != "scim" and rng.random() < 0.45:
+            for _ in range(rng.randint(1, 2)):
+                b.password_change(person, b.between(max(earliest, recent), b.ago(1 / 24)), rng.choice(["self", "old", "admin"]))
+        newest = max(person.evidence["signin"] + [earliest])
+        if rng.random() < 0.2:
+            b.failed_sign_in(person, b.between(max(newest, recent), b.ago(1 / 48)), legacy=rng.random() < 0.4)
+        if person.evidence["signin"] and rng.random() < 0.15:
+            b.role_sign_in(person, min(max(person.evidence["signin"]) + dt.timedelta(days=rng.uniform(1, 3)), b.ago(1 / 48)))
+        if origin != "scim" and rng.random() < 0.08:
+            b.failed_password_change(person, b.between(max(earliest, recent), b.ago(1 / 48)))
+        if created and created < b.ago(130) and rng.random() < 0.25:
+            b.outside_window_sign_in(person, b.between(max(created, b.ago(130)), b.ago(95)))
+        for kind in ("signin", "password"):
+            choice, seen = rng.random(), person.evidence[kind]
+            if choice < 0.25 and (created is None or created < b.ago(92)):
+                person.remembered[kind] = b.between(max(created or b.ago(200), b.ago(200)), b.ago(91))  # outlived CloudTrail
+            elif choice < 0.35 and seen:
+                person.remembered[kind] = min(seen)  # written by an earlier run
+            elif choice < 0.42 and seen:
+                person.remembered[kind] = max(seen)  # written by yesterday's run: nothing newer
+    # Boundary users: exactly on and one second inside each edge of THRESHOLDS, through each kind
+    # of evidence (CloudTrail, the registry's date, the creation date).
+    long_ago = b.ago(150)
+    for threshold, warning, kind in ((60, 10, "password"), (45, 7, "signin")):
+        label = "pw" if kind == "password" else "si"
+        on_limit = b.person(f"edge.{label}.limit@example.com", "console", long_ago)
+        if kind == "password":
+            b.password_change(on_limit, b.as_of - threshold * DAY, "self")
+        else:
+            b.sign_in(on_limit, b.as_of - threshold * DAY, "current")
+        b.person(f"edge.{label}.limit-1s@example.com", "api", long_ago,
+                 **{"signin" if kind == "signin" else "password": b.as_of - threshold * DAY + SECOND})
+        b.person(f"edge.{label}.warn@example.com", "console", b.as_of - (threshold - warning) * DAY)
+        inside = b.person(f"edge.{label}.warn-1s@example.com", "console", long_ago)
+        if kind == "password":
+            b.password_change(inside, b.as_of - (threshold - warning) * DAY + SECOND, "old")
+        else:
+            b.sign_in(inside, b.as_of - (threshold - warning) * DAY + SECOND, "verification-old")
+    # Break-glass: would be EXPIRED under both controls, but are never alerted.
+    by_name = b.person("breakglass.primary@example.com", "console", b.ago(400))
+    by_id = b.person("breakglass.secondary@example.com", "reconcile", None)
+    by_name.excluded = by_id.excluded = True
+    # Someone no longer in the registry still shows up in CloudTrail.
+    stranger = Person(str(uuid.uuid4()), "former.staff@example.com", "console", None, {"signin": None, "password": None})
+    b.sign_in(stranger, b.ago(3), "current")
+    b.sign_in(stranger, b.ago(4), "old")
+    b.password_change(stranger, b.ago(5), "self")
+    b.rng.shuffle(b.records)
+    return Organisation(store_id, as_of, b.people, b.records, f"{by_name.user_name},{by_id.user_id}")
+
+
+def expectation(org: Organisation, product: str, threshold: int, warning: int) -> dict:
+    """The alert users, summary counts and write-backs DESIGN.md asks for."""
+    control = CONTROLS[product]
+    kind = control["kind"]
+    users, writes = [], {}
+    counts = {"usersChecked": 0, "expired": 0, "warning": 0, "skipped": 0, "excluded": 0}
+    for person in org.people:
+        if person.excluded:
+            counts["excluded"] += 1
+            continue
+        if product == PASSWORD and person.origin == "scim":
+            counts["skipped"] += 1
+            continue
+        counts["usersChecked"] += 1
+        cloudtrail = max((t for t in person.evidence[kind] if org.as_of - WINDOW <= t <= org.as_of), default=None)
+        remembered = person.remembered[kind]
+        known = [date for date in (cloudtrail, remembered) if date is not None]
+        last = max(known) if known else person.created
+        days = None if last is None else whole_days(last, org.as_of)
+        if days is None or days >= threshold:
+            status = "EXPIRED"
+        elif days >= threshold - warning:
+            status = "WARNING"
+        else:
+            status = None
+        if status:
+            counts[status.lower()] += 1
+            users.append({"userId": person.user_id, "userName": person.user_name, "status": status,
+                          "lastEventAt": None if last is None else iso(last), "daysSince": days})
+        if cloudtrail is not None and (remembered is None or cloudtrail > remembered):
+            writes[person.user_id] = iso(cloudtrail)
+    users.sort(key=lambda user: (user["userName"], user["userId"]))
+    return {"users": users, "counts": counts, "writes": writes}
+
+
+# --- the rig ----------------------------------------------------------------------------------
+
+
+def clear_cloudtrail(state) -> None:
+    rig.cloudtrail_admin(state, "DELETE", "events")
+
+
+def seed_cloudtrail(state, records: list[dict]) -> None:
+    clear_cloudtrail(state)
+    stored = rig.cloudtrail_admin(state, "POST", "events", records)
+    assert stored["total"] == len(records)
+
+
+def new_table(rig_path, state, items: list[dict[str, str]]) -> str:
+    table = rig.call(rig_path, "create_table", name=unique("registry"))["tableName"]
+    dynamodb = rig.client(state, "dynamodb")
+    for first in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": {k: {"S": v} for k, v in item.items()}}} for item in items[first:first + 25]]
+        assert not dynamodb.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems")
+    return table
+
+
+def table_items(state, table: str) -> dict[str, dict[str, str]]:
+    dynamodb = rig.client(state, "dynamodb")
+    items, start = {}, None
+    while True:
+        page = dynamodb.scan(TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {}))
+        items.update({item["UserId"]["S"]: {k: v["S"] for k, v in item.items()} for item in page["Items"]})
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
+def new_queue(state) -> tuple[str, str]:
+    sqs = rig.client(state, "sqs")
+    url = sqs.create_queue(QueueName=unique("alerts"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def drain(state, queue_url: str) -> list[str]:
+    """Every message body on the queue, as rig-admin."""
+    sqs, bodies = rig.client(state, "sqs"), []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600,
+                                       WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return bodies
+        bodies += [message["Body"] for message in messages]
+
+
+def monitor_environment(rig_path, state, sso, product: str, table: str, queue: tuple[str, str], **variables) -> dict:
+    values = policy_values(state, sso, registry_table=table, alert_queue_arn=queue[1], event_data_store=LAKE_STORE)
+    credentials = function_credentials(rig_path, product, values)
+    return function_environment(state, credentials, REGISTRY_TABLE=table, IDENTITY_STORE_ID=sso["identityStoreId"],
+                                ALERT_QUEUE_URL=queue[0], **variables)
+
+
+def source_variables(source: str) -> dict[str, str]:
+    if source == "lake":
+        return {"ACTIVITY_SOURCE": "lake", "CLOUDTRAIL_LAKE_EVENT_DATA_STORE": LAKE_STORE}
+    return {}  # lookup-events is the default
+
+
+def run_monitor(product: str, event: dict, environment: dict):
+    """One invocation; checks the run and its logs (DESIGN.md, "Logs"); returns the invocation
+    and the wall-clock interval around it."""
+    started = utc_now()
+    result = run_function(product, [event], environment)
+    finished = utc_now() + SECOND
+    assert result.init_error is None, result.init_error
+    assert not result.timed_out
+    invocation = result.invocations[0]
+    assert invocation.status == "success", invocation.error
+    lines = log_lines(result)
+    for line in lines:
+        assert {"timestamp", "level", "message"} <= line.keys(), line
+        assert line["level"] in {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}, line
+        dt.datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
+        assert line.get("requestId", invocation.request_id) == invocation.request_id, line
+    assert any(line["level"] == "INFO" and line.get("requestId") == invocation.request_id for line in lines), lines
+    assert not [line for line in lines if line["level"] in ("ERROR", "FATAL")]
+    return invocation, started, finished
+
+
+def alert_users(bodies: list[str], product: str, org: Organisation, threshold: int, warning: int) -> list[dict]:
+    """Checks every message's envelope and size; the users of all parts, in part order."""
+    messages = [json.loads(body) for body in bodies]
+    for body in bodies:
+        assert len(body.encode()) <= MAX_BODY_BYTES
+    messages.sort(key=lambda message: message["part"])
+    for number, message in enumerate(messages, 1):
+        assert set(message) == {"schemaVersion", "alertType", "generatedAt", "identityStoreId", "thresholdDays",
+                                "warningDays", "part", "parts", "users"}, set(message)
+        assert message["schemaVersion"] == 1
+        assert message["alertType"] == CONTROLS[product]["alertType"]
+        assert message["generatedAt"] == iso(org.as_of)
+        assert message["identityStoreId"] == org.store_id
+        assert (message["thresholdDays"], message["warningDays"]) == (threshold, warning)
+        assert (message["part"], message["parts"]) == (number, len(messages))
+        assert message["users"], "a part without users"
+    return [user for message in messages for user in message["users"]]
+
+
+def check_write_back(before: dict, after: dict, writes: dict, product: str, started, finished) -> None:
+    """The newer CloudTrail dates, and nothing else, written into the registry."""
+    attribute = CONTROLS[product]["attribute"]
+    assert set(after) == set(before)
+    for user_id, old in before.items():
+        new = after[user_id]
+        if user_id in writes:
+            assert new[attribute] == writes[user_id], (user_id, old.get(attribute), new[attribute])
+            assert ISO_SECOND.match(new["UpdatedAt"]) and started <= parse_iso(new["UpdatedAt"]) <= finished, new
+            rest = {k: v for k, v in new.items() if k not in (attribute, "UpdatedAt")}
+            assert rest == {k: v for k, v in old.items() if k not in (attribute, "UpdatedAt")}, user_id
+        else:
+            assert new == old, user_id
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["lookup-events", "lake"])
+@pytest.mark.parametrize("product", [PASSWORD, INACTIVITY])
+def test_monitor_alerts_on_the_organisation(rig_path, state, sso, product, source):
+    as_of = utc_now()
+    org = build_organisation(sso["identityStoreId"], state["accountId"], as_of)
+    threshold, warning = THRESHOLDS[product]
+    expected = expectation(org, product, threshold, warning)
+    # The data exercise every branch (else the test would prove less than it claims).
+    statuses = {(u["status"], u["lastEventAt"] is None) for u in expected["users"]}
+    assert statuses == {("EXPIRED", False), ("WARNING", False), ("EXPIRED", True)}
+    assert expected["writes"] and expected["counts"]["excluded"] == 2
+    assert expected["counts"]["skipped"] > 0 if product == PASSWORD else expected["counts"]["skipped"] == 0
+
+    seed_cloudtrail(state, org.records)
+    table = new_table(rig_path, state, org.items())
+    queue = new_queue(state)
+    before = table_items(state, table)
+    environment = monitor_environment(rig_path, state, sso, product, table, queue, EXCLUDED_USERS=org.excluded_setting,
+                                      WARNING_DAYS=str(warning), **{CONTROLS[product]["variable"]: str(threshold)},
+                                      **source_variables(source))
+
+    invocation, started, finished = run_monitor(product, {"asOf": iso(as_of)}, environment)
+
+    bodies = drain(state, queue[0])
+    users = alert_users(bodies, product, org, threshold, warning)
+    assert [u["userName"] for u in users] == [u["userName"] for u in expected["users"]]
+    for got, want in zip(users, expected["users"]):
+        assert got == want
+    summary = invocation.response
+    assert {key: summary[key] for key in expected["counts"]} == expected["counts"]
+    assert summary["messagesSent"] == len(bodies) >= 1
+    check_write_back(before, table_items(state, table), expected["writes"], product, started, finished)
+
+
+def test_dry_run_sends_and_writes_nothing(rig_path, state, sso):
+    as_of = utc_now()
+    org = build_organisation(sso["identityStoreId"], state["accountId"], as_of, size=120, seed=839)
+    expected = expectation(org, PASSWORD, 90, 14)  # the defaults
+    assert expected["counts"]["expired"] and expected["counts"]["warning"] and expected["writes"]
+    seed_cloudtrail(state, org.records)
+    table = new_table(rig_path, state, org.items())
+    queue = new_queue(state)
+    before = table_items(state, table)
+    environment = monitor_environment(rig_path, state, sso, PASSWORD, table, queue, EXCLUDED_USERS=org.excluded_setting)
+
+    invocation, _, _ = run_monitor(PASSWORD, {"dryRun": True, "asOf": iso(as_of)}, environment)
+
+    summary = invocation.response
+    assert {key: summary[key] for key in expected["counts"]} == expected["counts"]
+    assert summary["messagesSent"] == 0
+    assert drain(state, queue[0]) == []
+    assert table_items(state, table) == before
+
+
+def test_nobody_flagged_sends_nothing_but_remembers(rig_path, state, sso):
+    now = utc_now()
+    b = Builder(sso["identityStoreId"], state["accountId"], now, seed=1)
+    fresh = b.person("fresh.starter@example.com", "console", now - 3 * DAY)
+    regular = b.person("regular.user@example.com", "api", now - 120 * DAY, signin=now - 100 * DAY)
+    b.sign_in(regular, now - 2 * DAY, "current")
+    b.sign_in(regular, now - 9 * DAY, "old")
+    portal = b.person("portal.user@example.com", "scim", None)
+    b.sign_in(portal, now - 20 * DAY, "legacy-old")
+    remembered = b.person("remembered.user@example.com", "reconcile", None, signin=now - 30 * DAY)
+    b.failed_sign_in(remembered, now - DAY, legacy=False)
+    writes = {regular.user_id: iso(now - 2 * DAY), portal.user_id: iso(now - 20 * DAY)}
+    seed_cloudtrail(state, b.records)
+    org = Organisation(b.store_id, now, b.people, b.records, "")
+    table = new_table(rig_path, state, org.items())
+    queue = new_queue(state)
+    before = table_items(state, table)
+    environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue, ACTIVITY_SOURCE="lookup-events")
+
+    invocation, started, finished = run_monitor(INACTIVITY, SCHEDULED_EVENT, environment)
+
+    summary = invocation.response
+    assert {key: summary[key] for key in ("usersChecked", "expired", "warning", "skipped", "excluded", "messagesSent")} == {
+        "usersChecked": 4, "expired": 0, "warning": 0, "skipped": 0, "excluded": 0, "messagesSent": 0}
+    assert drain(state, queue[0]) == []
+    check_write_back(before, table_items(state, table), writes, INACTIVITY, started, finished)
+
+
+def test_large_alert_is_split_into_parts_of_at_most_256_kib(rig_path, state, sso):
+    as_of = utc_now()
+    b = Builder(sso["identityStoreId"], state["accountId"], as_of, seed=2)
+    for number in range(1300):
+        # Long names (Identity Center allows 128 characters) make the list pass 256 KiB.
+        name = f"contractor.{number:04d}.{'x' * 90}.{b.rng.choice(LAST)}@example.com"
+        b.person(name, b.rng.choice(["console", "reconcile"]), b.ago(b.rng.uniform(100, 200)) if number % 2 else None)
+    org = Organisation(b.store_id, as_of, b.people, [], "")
+    expected = expectation(org, INACTIVITY, 90, 14)
+    assert len(expected["users"]) == 1300
+    clear_cloudtrail(state)
+    table = new_table(rig_path, state, org.items())
+    queue = new_queue(state)
+    environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue)
+
+    invocation, _, _ = run_monitor(INACTIVITY, {"asOf": iso(as_of)}, environment)
+
+    bodies = drain(state, queue[0])
+    assert len(bodies) >= 2
+    users = alert_users(bodies, INACTIVITY, org, 90, 14)
+    assert users == expected["users"]
+    assert invocation.response["messagesSent"] == len(bodies)
+    assert invocation.response["expired"] == 1300
