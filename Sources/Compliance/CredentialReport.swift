@@ -44,6 +44,8 @@ public struct CredentialReportResult: Sendable, Encodable {
     public let durationMs: Int
     /// Which enumeration of assignments the report chose, and why is in the log.
     public let enumeration: String
+    /// Computed and logged, nothing written: `s3Uri` is where the report would have gone.
+    public let dryRun: Bool
 }
 
 /// The CSV columns of DESIGN.md, "Report out".
@@ -118,27 +120,34 @@ public struct CredentialReport: Sendable {
         let stamp = Self.keyTimestamp(asOf)
         let key = "\(configuration.prefix)credential_report-\(stamp).csv"
         let encryption = ServerSideEncryption.kms(keyId: configuration.kmsKeyId)
-        try await s3.putObject(bucket: configuration.bucket, key: key, body: table.csv, contentType: "text/csv; charset=utf-8", encryption: encryption)
+        if !request.dryRun {
+            try await s3.putObject(bucket: configuration.bucket, key: key, body: table.csv, contentType: "text/csv; charset=utf-8", encryption: encryption)
+        }
 
         let elapsed = ContinuousClock.now - started
+        // + 1: the manifest's own PUT, which follows and records this count.
+        let manifestCall = request.dryRun ? 0 : 1
         let result = CredentialReportResult(
             s3Uri: "s3://\(configuration.bucket)/\(key)", rows: table.rowCount, users: table.userCount,
             accounts: Set(provisioned.values.joined()).count, permissionSets: permissionSets.count,
-            // + 1: the manifest's own PUT, which follows and records this count.
-            apiCalls: requestCount() - callsBefore + 1, durationMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
-            enumeration: enumeration.rawValue)
-        let manifest = ReportManifest(
-            report: result.s3Uri, generatedAt: ISO8601UTC.format(asOf), windowStart: ISO8601UTC.format(windowStart), windowEnd: ISO8601UTC.format(asOf),
-            lookbackDays: lookbackDays, activitySource: configuration.activitySource.name, identityStoreId: configuration.identityStoreId,
-            instanceArn: configuration.instanceArn, rows: result.rows, users: result.users, accounts: result.accounts,
-            permissionSets: result.permissionSets, enumeration: result.enumeration, apiCalls: result.apiCalls)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try await s3.putObject(
-            bucket: configuration.bucket, key: "\(configuration.prefix)credential_report-\(stamp).json", body: try encoder.encode(manifest),
-            contentType: "application/json", encryption: encryption)
+            apiCalls: requestCount() - callsBefore + manifestCall,
+            durationMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+            enumeration: enumeration.rawValue, dryRun: request.dryRun)
+        if !request.dryRun {
+            let manifest = ReportManifest(
+                report: result.s3Uri, generatedAt: ISO8601UTC.format(asOf), windowStart: ISO8601UTC.format(windowStart),
+                windowEnd: ISO8601UTC.format(asOf), lookbackDays: lookbackDays, activitySource: configuration.activitySource.name,
+                identityStoreId: configuration.identityStoreId, instanceArn: configuration.instanceArn, rows: result.rows,
+                users: result.users, accounts: result.accounts, permissionSets: result.permissionSets,
+                enumeration: result.enumeration, apiCalls: result.apiCalls)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            try await s3.putObject(
+                bucket: configuration.bucket, key: "\(configuration.prefix)credential_report-\(stamp).json", body: try encoder.encode(manifest),
+                contentType: "application/json", encryption: encryption)
+        }
         logger.info(
-            "Credential report: \(result.rows) rows for \(result.users) users, \(result.accounts) accounts, \(result.permissionSets) permission sets, \(result.apiCalls) API calls in \(result.durationMs) ms, written to \(result.s3Uri)")
+            "Credential report: \(result.rows) rows for \(result.users) users, \(result.accounts) accounts, \(result.permissionSets) permission sets, \(result.apiCalls) API calls in \(result.durationMs) ms, \(request.dryRun ? "not written (dry run), would go to" : "written to") \(result.s3Uri)")
         return result
     }
 

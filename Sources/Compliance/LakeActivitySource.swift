@@ -116,12 +116,36 @@ enum LakeMap {
                 }
             }
         }
+        return parseKeyValues(trimmed.dropFirst().dropLast())
+    }
+
+    /// `k1=v1, k2=v2`: an entry starts after ", " only where a key and "=" follow, because a value
+    /// may hold a comma (a permission set may be named `CR,Ops`) but never ", key=".
+    private static func parseKeyValues(_ body: Substring) -> [String: String] {
         var map: [String: String] = [:]
-        for pair in trimmed.dropFirst().dropLast().split(separator: ",") {
-            guard let equals = pair.firstIndex(of: "=") else { continue }
-            map[String(pair[..<equals]).trimmed] = String(pair[pair.index(after: equals)...]).trimmed
+        var entryStart = body.startIndex
+        var index = body.startIndex
+        func addEntry(upTo end: String.Index) {
+            let entry = body[entryStart..<end]
+            guard let equals = entry.firstIndex(of: "=") else { return }
+            map[String(entry[..<equals]).trimmed] = String(entry[entry.index(after: equals)...])
         }
+        while index < body.endIndex {
+            if body[index...].hasPrefix(", "), startsWithKey(body[body.index(index, offsetBy: 2)...]) {
+                addEntry(upTo: index)
+                entryStart = body.index(index, offsetBy: 2)
+                index = entryStart
+            } else {
+                index = body.index(after: index)
+            }
+        }
+        addEntry(upTo: body.endIndex)
         return map
+    }
+
+    private static func startsWithKey(_ text: Substring) -> Bool {
+        guard let equals = text.firstIndex(of: "="), equals > text.startIndex else { return false }
+        return text[..<equals].allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
     }
 }
 

@@ -145,6 +145,15 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         #expect(csv.contains("111111111111,arn:aws:sso:::permissionSet/ssoins-1/ps-admin,Admin"))
     }
 
+    @Test func dryRunComputesButWritesNothing() async throws {
+        let assignment = AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada")
+        let (report, s3, _) = try makeReport(assignments: [assignment])
+        let result = try await report.run(MonitorRequest(dryRun: true), deadline: nil)
+        #expect(result.dryRun)
+        #expect(result.rows == 1)
+        #expect(s3.objects.withLock { $0.isEmpty })
+    }
+
     @Test func lookbackOverNinetyDaysNeedsLake() {
         #expect(throws: ConfigurationError.self) {
             try CredentialReportConfiguration(environment: [

@@ -88,6 +88,9 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
     @Test func readsBothRenderingsOfAMapColumn() {
         #expect(LakeMap.parse(#"{"role_name":"AdministratorAccess","account_id":"111122223333"}"#) == ["role_name": "AdministratorAccess", "account_id": "111122223333"])
         #expect(LakeMap.parse("{role_name=ReadOnly, account_id=444455556666}") == ["role_name": "ReadOnly", "account_id": "444455556666"])
+        #expect(LakeMap.parse("{role_name=CR,Ops-x, account_id=503533403457}") == ["role_name": "CR,Ops-x", "account_id": "503533403457"],
+                "a permission set name may hold a comma")
+        #expect(LakeMap.parse("{role_name=a=b, account_id=1}") == ["role_name": "a=b", "account_id": "1"])
         #expect(LakeMap.parse("") == [:])
         #expect(LakeMap.parse("{}") == [:])
     }

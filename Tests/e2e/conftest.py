@@ -7,6 +7,7 @@ One rig serves the whole session: the one RIG_STATE names, or one started here.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -147,3 +148,46 @@ SCHEDULED_EVENT = {
 def log_lines(result: lambda_emulator.EmulatorResult) -> list[dict]:
     """The function's JSON log lines; a line that is not JSON fails the test."""
     return [json.loads(line) for line in result.stdout_lines + result.stderr_lines if line.strip()]
+
+
+# --- time and the registry table, as the tests read them ---------------------------------------
+
+ISO_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def iso(when: dt.datetime) -> str:
+    """DESIGN.md's timestamp: ISO 8601 UTC to the second."""
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+def new_table(rig_path: Path, items: list[dict[str, str]] = ()) -> str:
+    """A registry table of a unique name, holding `items` (string attributes), as rig-admin."""
+    table = rig.call(rig_path, "create_table", name=unique("registry"))["tableName"]
+    dynamodb = rig.client(rig.read_state(rig_path), "dynamodb")
+    for first in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": {k: {"S": v} for k, v in item.items()}}} for item in items[first:first + 25]]
+        assert not dynamodb.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems")
+    return table
+
+
+def table_items(state: dict, table: str) -> dict[str, dict[str, str]]:
+    """Every item, consistent read, all pages: {UserId: {attribute: string value}}."""
+    dynamodb = rig.client(state, "dynamodb")
+    items, start = {}, None
+    while True:
+        page = dynamodb.scan(TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {}))
+        for item in page["Items"]:
+            plain = {name: value["S"] for name, value in item.items()}
+            assert plain["UserId"] not in items, f"{plain['UserId']} appears twice in the scan"
+            items[plain["UserId"]] = plain
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items

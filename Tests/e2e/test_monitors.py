@@ -22,10 +22,16 @@ from conftest import (
     function_credentials,
     function_environment,
     log_lines,
+    ISO_SECOND,
+    iso,
+    new_table,
+    parse_iso,
     policy_values,
     rig,
     run_function,
+    table_items,
     unique,
+    utc_now,
 )
 
 import cloudtrail_events as ct  # noqa: E402  (conftest put scripts/rig on sys.path)
@@ -35,7 +41,6 @@ DAY = dt.timedelta(days=1)
 SECOND = dt.timedelta(seconds=1)
 WINDOW = 90 * DAY  # what CloudTrail keeps, and what the monitors may read
 MAX_BODY_BYTES = 262_144
-ISO_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 PASSWORD = "password-expiry-monitor"
 INACTIVITY = "inactivity-monitor"
 CONTROLS = {
@@ -56,16 +61,10 @@ LAST = ["abbott", "byrne", "costa", "diaz", "evans", "fischer", "garcia", "hadda
 # --- time -------------------------------------------------------------------------------------
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_iso(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
 
 
 def whole_days(since: dt.datetime, until: dt.datetime) -> int:
@@ -284,24 +283,8 @@ def seed_cloudtrail(state, records: list[dict]) -> None:
     assert stored["total"] == len(records)
 
 
-def new_table(rig_path, state, items: list[dict[str, str]]) -> str:
-    table = rig.call(rig_path, "create_table", name=unique("registry"))["tableName"]
-    dynamodb = rig.client(state, "dynamodb")
-    for first in range(0, len(items), 25):
-        requests = [{"PutRequest": {"Item": {k: {"S": v} for k, v in item.items()}}} for item in items[first:first + 25]]
-        assert not dynamodb.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems")
-    return table
 
 
-def table_items(state, table: str) -> dict[str, dict[str, str]]:
-    dynamodb = rig.client(state, "dynamodb")
-    items, start = {}, None
-    while True:
-        page = dynamodb.scan(TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {}))
-        items.update({item["UserId"]["S"]: {k: v["S"] for k, v in item.items()} for item in page["Items"]})
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
 
 
 def new_queue(state) -> tuple[str, str]:
@@ -407,7 +390,7 @@ def test_monitor_alerts_on_the_organisation(rig_path, state, sso, product, sourc
     assert expected["counts"]["skipped"] > 0 if product == PASSWORD else expected["counts"]["skipped"] == 0
 
     seed_cloudtrail(state, org.records)
-    table = new_table(rig_path, state, org.items())
+    table = new_table(rig_path, org.items())
     queue = new_queue(state)
     before = table_items(state, table)
     environment = monitor_environment(rig_path, state, sso, product, table, queue, EXCLUDED_USERS=org.excluded_setting,
@@ -433,7 +416,7 @@ def test_dry_run_sends_and_writes_nothing(rig_path, state, sso):
     expected = expectation(org, PASSWORD, 90, 14)  # the defaults
     assert expected["counts"]["expired"] and expected["counts"]["warning"] and expected["writes"]
     seed_cloudtrail(state, org.records)
-    table = new_table(rig_path, state, org.items())
+    table = new_table(rig_path, org.items())
     queue = new_queue(state)
     before = table_items(state, table)
     environment = monitor_environment(rig_path, state, sso, PASSWORD, table, queue, EXCLUDED_USERS=org.excluded_setting)
@@ -461,7 +444,7 @@ def test_nobody_flagged_sends_nothing_but_remembers(rig_path, state, sso):
     writes = {regular.user_id: iso(now - 2 * DAY), portal.user_id: iso(now - 20 * DAY)}
     seed_cloudtrail(state, b.records)
     org = Organisation(b.store_id, now, b.people, b.records, "")
-    table = new_table(rig_path, state, org.items())
+    table = new_table(rig_path, org.items())
     queue = new_queue(state)
     before = table_items(state, table)
     environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue, ACTIVITY_SOURCE="lookup-events")
@@ -486,7 +469,7 @@ def test_large_alert_is_split_into_parts_of_at_most_256_kib(rig_path, state, sso
     expected = expectation(org, INACTIVITY, 90, 14)
     assert len(expected["users"]) == 1300
     clear_cloudtrail(state)
-    table = new_table(rig_path, state, org.items())
+    table = new_table(rig_path, org.items())
     queue = new_queue(state)
     environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue)
 

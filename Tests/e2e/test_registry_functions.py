@@ -17,15 +17,20 @@ from conftest import (
     function_credentials,
     function_environment,
     log_lines,
+    ISO_SECOND,
+    iso,
+    new_table,
+    parse_iso,
     policy_values,
     rig,
     run_function,
+    table_items,
     unique,
+    utc_now,
 )
 
 import cloudtrail_events as ct  # noqa: E402  (conftest put scripts/rig on sys.path)
 
-ISO_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SOURCES = {"sso-directory": "console", "identitystore": "api", "identitystore-scim": "scim"}
 OTHER_STORE = "d-0123456789"
 
@@ -33,35 +38,14 @@ OTHER_STORE = "d-0123456789"
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_iso(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
 
 
-def new_table(rig_path) -> str:
-    return rig.call(rig_path, "create_table", name=unique("registry"))["tableName"]
 
 
-def table_items(state, table: str) -> dict[str, dict[str, str]]:
-    """Every item, consistent read, all pages: {UserId: {attribute: string value}}."""
-    dynamodb = rig.client(state, "dynamodb")
-    items, start = {}, None
-    while True:
-        page = dynamodb.scan(TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {}))
-        for item in page["Items"]:
-            plain = {name: value["S"] for name, value in item.items()}
-            assert plain["UserId"] not in items, f"{plain['UserId']} appears twice in the scan"
-            items[plain["UserId"]] = plain
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
 
 
 def scan_pages(state, table: str) -> int:

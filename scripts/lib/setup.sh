@@ -44,3 +44,15 @@ python_environment() {
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REPO_ROOT/scripts/requirements.txt"
     echo "$wanted" >"$stamp"
 }
+
+# checkov for the infra checks, in a virtual environment of its own: its dependencies clash with moto's.
+checkov_environment() {
+    local venv="$REPO_ROOT/.venv-checkov" requirements="$REPO_ROOT/Tests/infra/requirements-checkov.txt"
+    local wanted
+    wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    if [[ -x "$venv/bin/checkov" && "$(cat "$venv/.requirements.sha256" 2>/dev/null)" == "$wanted" ]]; then return 0; fi
+    step "Installing checkov for the infra checks (.venv-checkov)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    echo "$wanted" >"$venv/.requirements.sha256"
+}
