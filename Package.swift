@@ -14,7 +14,6 @@ let package = Package(
         .library(name: "LambdaRuntime", targets: ["LambdaRuntime"]),
         .library(name: "AWSClient", targets: ["AWSClient"]),
         .library(name: "Compliance", targets: ["Compliance"]),
-        .executable(name: "compliance-selfcheck", targets: ["compliance-selfcheck"]),
         .executable(name: "registry-writer", targets: ["registry-writer"]),
         .executable(name: "registry-cleaner", targets: ["registry-cleaner"]),
         .executable(name: "password-expiry-monitor", targets: ["password-expiry-monitor"]),
@@ -78,11 +77,6 @@ let package = Package(
         .executableTarget(name: "password-expiry-monitor", dependencies: ["FunctionSupport", "GlibcCompat"], swiftSettings: strictSwift),
         .executableTarget(name: "inactivity-monitor", dependencies: ["FunctionSupport", "GlibcCompat"], swiftSettings: strictSwift),
         .executableTarget(name: "credential-report", dependencies: ["FunctionSupport", "GlibcCompat"], swiftSettings: strictSwift),
-        .executableTarget(
-            name: "compliance-selfcheck",
-            dependencies: ["FunctionSupport", "LambdaRuntime", "GlibcCompat"],
-            swiftSettings: strictSwift
-        ),
         .target(
             name: "TestHTTPServer",
             path: "Tests/TestHTTPServer",

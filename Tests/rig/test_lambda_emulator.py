@@ -433,3 +433,19 @@ def test_cli_usage_errors_exit_2(bootstrap, tmp_path, problem):
     completed = subprocess.run([sys.executable, str(EMULATOR), *args], capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2
     assert "usage:" in completed.stderr
+
+
+def test_peak_rss_is_the_bootstraps_own_not_the_emulators(bootstrap):
+    """A bootstrap that touches 60 MB shows it; a small one shows far less than this (larger)
+    Python process, whose forked copy rusage would otherwise count."""
+    hungry = bootstrap("def handle(rid, headers, event):\n"
+                       "    ballast = bytearray(60 * 1024 * 1024)\n"
+                       "    ballast[::4096] = b'x' * len(ballast[::4096])\n"
+                       "    respond(rid, {'size': len(ballast)})\n", name="hungry")
+    small = bootstrap("def handle(rid, headers, event):\n    respond(rid, {})\n", name="small")
+    import resource
+    hungry_kb = run_function(hungry, [{}], env=ENV).peak_rss_kb
+    small_kb = run_function(small, [{}], env=ENV).peak_rss_kb
+    assert hungry_kb >= 60 * 1024
+    assert small_kb < hungry_kb - 50 * 1024
+    assert small_kb < resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

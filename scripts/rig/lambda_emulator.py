@@ -320,6 +320,7 @@ class _Process:
         self.stdout_lines: list[str] = []
         self.stderr_lines: list[str] = []
         self.rusage: Any = None
+        self.high_water_kb: int | None = None
         self.signalled = False
         self.spawned_at = time.monotonic()
         self.proc = subprocess.Popen([bootstrap], cwd=os.path.dirname(bootstrap), env=env,
@@ -337,6 +338,7 @@ class _Process:
     def stop(self, grace: float) -> None:
         """Give it `grace` seconds to exit by itself, then SIGTERM, then SIGKILL; always reap."""
         self._reaper.join(grace)
+        self.high_water_kb = _vm_high_water_kb(self.proc.pid) if self.proc.returncode is None else None
         for sig, wait in ((signal.SIGTERM, TERM_GRACE_SECONDS), (signal.SIGKILL, None)):
             if self.proc.returncode is not None:
                 break
@@ -361,9 +363,26 @@ class _Process:
 
     @property
     def peak_rss_kb(self) -> int | None:
+        """The bootstrap's own peak RSS: VmHWM, read while it still runs. rusage's ru_maxrss is
+        only the fallback for a process that exited by itself: it also counts the forked copy of
+        this Python process that ran before exec, and so overstates a small binary several times."""
+        if self.high_water_kb is not None:
+            return self.high_water_kb
         if self.rusage is None:
             return None
         return self.rusage.ru_maxrss // 1024 if sys.platform == "darwin" else self.rusage.ru_maxrss
+
+
+def _vm_high_water_kb(pid: int) -> int | None:
+    """VmHWM of /proc/<pid>/status (Linux): the process's peak resident set since its exec."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def run_function(bootstrap: str, events: list, env: dict | None = None, function_name: str = "fn",

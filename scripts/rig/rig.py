@@ -198,7 +198,7 @@ def cloudtrail_admin(state: dict, method: str, route: str, body=None):
         f"{state['cloudtrail']['url']}/_fake/{route}", method=method,
         data=None if body is None else json.dumps(body).encode(), headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=300) as response:
         text = response.read()
     return json.loads(text) if text else None
 
