@@ -53,6 +53,8 @@ final class Rig: Sendable {
     private static func stopStartedRig() {
         guard let path = startedStatePath.withLock({ $0 }) else { return }
         _ = try? runPython(["stop", "--state", path])
+        // The servers' logs stay beside the state file: a rig started here leaves nothing behind.
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: path).deletingLastPathComponent())
     }
 
     /// Runs a fixture of scripts/rig/fixtures.py as rig-admin; its JSON answer.
