@@ -7,6 +7,7 @@ project's own client, not boto3, will read them.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -285,6 +286,11 @@ def test_permission_sets_provisioned_to_an_account_are_that_accounts_only(runnin
 
 
 # --- identity store ---------------------------------------------------------------------------
+
+
+def test_identity_store_ids_have_aws_shape(running):
+    path, _ = running
+    assert re.fullmatch(r"d-[0-9a-f]{10}", rig.call(path, "identity_store")["identityStoreId"])
 
 
 def test_identity_store_users_list_over_several_pages(running):

@@ -77,3 +77,39 @@ FIXTURES = {
     fixture.__name__: fixture
     for fixture in (create_function_user, identity_store, create_identity_store_users, create_table, aws, aws_many, cloudtrail_fake)
 }
+
+
+# --- the scale knobs of moto_launcher.py (scripts/bench) --------------------------------------
+
+
+def _rig_route(rig, method: str, route: str, body=None):
+    """One call of moto_launcher's loopback admin routes under /_rig/; its JSON answer."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{rig.state['moto']['url']}/_rig/{route}", method=method,
+        data=None if body is None else json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def rig_config(rig, config: dict | None = None, reset: bool = False) -> dict:
+    """moto's latency and rate limits: `{"latencyMs", "ratePerSecond", "burst", "services",
+    "shared"}` merged into the current ones (reset: back to off first); returns them."""
+    if reset:
+        _rig_route(rig, "DELETE", "config")
+    return _rig_route(rig, "POST", "config", config or {})
+
+
+def rig_stats(rig, reset: bool = False) -> dict:
+    """Requests and throttles per service and operation since the last reset (reset: zero them)."""
+    return _rig_route(rig, "DELETE" if reset else "GET", "stats")
+
+
+def seed_organisation(rig, spec: dict | None = None, generate: dict | None = None) -> dict:
+    """An organisation.py spec (or `generate`'s arguments for one) built in moto in-process;
+    returns the ids by spec key, the instance ARN and identity store id, and a summary."""
+    return _rig_route(rig, "POST", "organisation", {"spec": spec} if spec is not None else {"generate": generate or {}})
+
+
+FIXTURES.update({fixture.__name__: fixture for fixture in (rig_config, rig_stats, seed_organisation)})

@@ -26,6 +26,12 @@ The corrections are monkeypatches applied before the server starts; each names t
 corrects. Besides DESIGN.md's three: SQS batch operations are authorised as their single-message
 actions, as in AWS; and moto's identity store ids (`d-` and ten random letters and
 digits) do not fit AWS's pattern `d-[0-9a-f]{10}`, which the functions check. They were read against moto 5.2.1 only, so another version is refused.
+
+Besides the corrections, scale knobs for the benchmark (`RigKnobs`, a WSGI middleware in front of
+moto, off until configured): per-request latency and per-service rate limits answered as AWS's
+throttling, request counts per service and operation, and POST /_rig/organisation, which builds a
+synthetic organisation (scripts/rig/organisation.py) in moto's backends in-process. Admin routes
+under /_rig/ answer loopback clients only; see the section "scale knobs" below.
 """
 from __future__ import annotations
 
@@ -33,8 +39,11 @@ import argparse
 import ipaddress
 import json
 import os
+import re
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 MOTO_VERSION = "5.2.1"
@@ -257,6 +266,329 @@ def apply_patches() -> None:
     _patch_batch_actions()
 
 
+# --- scale knobs: latency, rate limits, request counts, fast seeding (scripts/bench) ----------
+# Added around moto, not into it: a WSGI middleware in front of moto's app, and admin routes under
+# /_rig/ that answer loopback clients only. Everything is off until POST /_rig/config turns it on,
+# so a rig nobody configures behaves as before (it only counts requests).
+#
+#   POST /_rig/config   {"latencyMs": 20, "ratePerSecond": 20, "services": ["sso", "identitystore"]}
+#                       also "burst" (the token bucket's size; default one second's worth) and
+#                       "shared" (true: the services share one bucket instead of one each)
+#   GET  /_rig/config   DELETE /_rig/config (back to the defaults)
+#   GET  /_rig/stats    requests, throttles, moto's busy time, first and last arrival per service
+#                       and operation; DELETE resets them
+#   POST /_rig/organisation  {"spec": <organisation.py spec>} or {"generate": {"users": 1000, ...}}
+#                       builds the organisation in moto's backends in-process; answers the ids
+#
+# A request's service is the one its SigV4 credential scope names (`sso` for SSO Admin,
+# `identitystore`, `organizations`, `dynamodb`, ...); its operation the X-Amz-Target's, else the
+# query's Action, else the HTTP method (S3).
+
+RIG_ADMIN_PREFIX = "/_rig/"
+RIG_DEFAULT_CONFIG = {"latencyMs": 0, "ratePerSecond": 0, "burst": None, "services": [], "shared": False}
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
+_JSON_11 = "application/x-amz-json-1.1"
+# ExternalIds of users seeded by /_rig/organisation, by user id: the identity store API cannot set
+# them (only SCIM does) and moto's users have no such field, so the middleware adds them to
+# DescribeUser and ListUsers answers. Empty unless a seeded spec gave some.
+_EXTERNAL_IDS: dict[str, list[dict]] = {}
+
+
+class _TokenBucket:
+    """`rate` tokens a second up to `capacity`; a request takes one or is throttled."""
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate, self.capacity, self.tokens, self.at = rate, capacity, capacity, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def _request_service(environ: dict) -> str | None:
+    match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(1) if match else None
+
+
+def _request_operation(environ: dict) -> str:
+    """X-Amz-Target's operation, else the query protocol's Action (URL or form body), else the method."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    from urllib.parse import parse_qs
+
+    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+    length = int(environ.get("CONTENT_LENGTH") or 0)  # a body without a length (chunked) is left alone
+    if not action and length and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        import io
+
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+    return action[0] if action else environ.get("REQUEST_METHOD", "?")
+
+
+def _throttle_answer(environ: dict, service: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """How the service says "slow down": AWS JSON's ThrottlingException, S3's SlowDown, or the
+    query protocol's Throttling."""
+    import uuid
+
+    request_id = str(uuid.uuid4())
+    if service == "s3":
+        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce "
+                f"your request rate.</Message><RequestId>{request_id}</RequestId></Error>").encode()
+        return "503 Service Unavailable", [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], body
+    if environ.get("HTTP_X_AMZ_TARGET") or "json" in environ.get("CONTENT_TYPE", ""):
+        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        return "400 Bad Request", [("Content-Type", environ.get("CONTENT_TYPE") or _JSON_11),
+                                   ("x-amzn-ErrorType", "ThrottlingException"), ("x-amzn-RequestId", request_id)], body
+    body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>"
+            f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+    return "400 Bad Request", [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body
+
+
+class RigKnobs:
+    """The WSGI middleware: latency and rate limits for chosen services, counts for all, the
+    /_rig/ admin routes, and seeded users' ExternalIds in identity store answers."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.seed_lock = threading.Lock()
+        self.config = dict(RIG_DEFAULT_CONFIG)
+        self.buckets: dict[str, _TokenBucket] = {}
+        self.stats: dict = {}
+        self.unsigned = 0
+        self.since = time.monotonic()
+
+    def __call__(self, environ: dict, start_response):
+        if environ.get("PATH_INFO", "").startswith(RIG_ADMIN_PREFIX):
+            return self.admin(environ, start_response)
+        service = _request_service(environ)
+        if service is None:
+            with self.lock:
+                self.unsigned += 1
+            return self.app(environ, start_response)
+        operation = _request_operation(environ)
+        arrived = time.monotonic()
+        with self.lock:
+            config = self.config
+            knobs_on = service in config["services"]
+            admitted = True
+            if knobs_on and config["ratePerSecond"] > 0:
+                key = "shared" if config["shared"] else service
+                bucket = self.buckets.get(key)
+                if bucket is None:
+                    capacity = config["burst"] if config["burst"] is not None else max(1.0, config["ratePerSecond"])
+                    bucket = self.buckets[key] = _TokenBucket(config["ratePerSecond"], capacity)
+                admitted = bucket.take()
+            counts = self.stats.setdefault(service, {"requests": 0, "throttled": 0, "busy": 0.0, "operations": {}})
+            per_operation = counts["operations"].setdefault(
+                operation, {"requests": 0, "throttled": 0, "busy": 0.0, "first": arrived, "last": arrived})
+            per_operation["last"] = arrived
+            for entry in (counts, per_operation):
+                entry["requests"] += 1
+                entry["throttled"] += not admitted
+        if knobs_on and config["latencyMs"] > 0:
+            time.sleep(config["latencyMs"] / 1000)
+        if not admitted:
+            status, headers, body = _throttle_answer(environ, service)
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return [body]
+        started = time.monotonic()
+        try:
+            if _EXTERNAL_IDS and service == "identitystore" and operation in ("DescribeUser", "ListUsers"):
+                return self.with_external_ids(environ, start_response, operation)
+            return self.app(environ, start_response)
+        finally:
+            busy = time.monotonic() - started  # moto's own time on the request (its answer is built by now)
+            with self.lock:
+                counts["busy"] += busy
+                per_operation["busy"] += busy
+
+    def with_external_ids(self, environ: dict, start_response, operation: str):
+        """moto's answer with the seeded ExternalIds put in, as AWS answers SCIM users."""
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured.update(status=status, headers=headers)
+            return lambda data: None
+
+        chunks = self.app(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        if captured.get("status", "").startswith("200"):
+            answer = json.loads(body)
+            users = answer.get("Users", []) if operation == "ListUsers" else [answer]
+            for user in users:
+                if user.get("UserId") in _EXTERNAL_IDS:
+                    user["ExternalIds"] = _EXTERNAL_IDS[user["UserId"]]
+            body = json.dumps(answer).encode()
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        start_response(captured.get("status", "500 Internal Server Error"), headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+    # ---- admin
+
+    def admin(self, environ: dict, start_response):
+        def answer(status: str, payload) -> list[bytes]:
+            body = json.dumps(payload).encode()
+            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+
+        try:
+            if not ipaddress.ip_address(environ.get("REMOTE_ADDR", "")).is_loopback:
+                return answer("403 Forbidden", {"__type": "AccessDenied", "message": "loopback clients only"})
+        except ValueError:
+            return answer("403 Forbidden", {"__type": "AccessDenied", "message": "loopback clients only"})
+        method, route = environ.get("REQUEST_METHOD"), environ["PATH_INFO"][len(RIG_ADMIN_PREFIX):].strip("/")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            data = json.loads(environ["wsgi.input"].read(length)) if length else {}
+            if route == "config" and method == "GET":
+                return answer("200 OK", self.config_view())
+            if route == "config" and method == "POST":
+                return answer("200 OK", self.set_config(data))
+            if route == "config" and method == "DELETE":
+                with self.lock:
+                    self.config, self.buckets = dict(RIG_DEFAULT_CONFIG), {}
+                return answer("200 OK", self.config_view())
+            if route == "stats" and method == "GET":
+                return answer("200 OK", self.stats_view())
+            if route == "stats" and method == "DELETE":
+                with self.lock:
+                    self.stats, self.unsigned, self.since = {}, 0, time.monotonic()
+                return answer("200 OK", self.stats_view())
+            if route == "organisation" and method == "POST":
+                with self.seed_lock:
+                    return answer("200 OK", seed_organisation(data))
+        except (ValueError, KeyError, TypeError) as error:
+            return answer("400 Bad Request", {"__type": "ValidationException", "message": f"{type(error).__name__}: {error}"})
+        return answer("404 Not Found", {"__type": "NotFound", "message": f"no rig route {method} /_rig/{route}"})
+
+    def config_view(self) -> dict:
+        with self.lock:
+            return {**self.config, "services": list(self.config["services"])}
+
+    def set_config(self, data: dict) -> dict:
+        if not isinstance(data, dict) or not set(data) <= set(RIG_DEFAULT_CONFIG):
+            raise ValueError(f"expected some of {sorted(RIG_DEFAULT_CONFIG)}")
+        for name in ("latencyMs", "ratePerSecond"):
+            if name in data and (isinstance(data[name], bool) or not isinstance(data[name], (int, float)) or data[name] < 0):
+                raise ValueError(f"{name}: a number >= 0")
+        if data.get("burst") is not None and (isinstance(data["burst"], bool) or not isinstance(data["burst"], (int, float))
+                                               or data["burst"] < 1):
+            raise ValueError("burst: a number >= 1, or null")
+        if "services" in data and (not isinstance(data["services"], list) or not all(isinstance(s, str) for s in data["services"])):
+            raise ValueError("services: a list of SigV4 service names (sso, identitystore, organizations, ...)")
+        if "shared" in data and not isinstance(data["shared"], bool):
+            raise ValueError("shared: true or false")
+        with self.lock:
+            self.config = {**self.config, **data}
+            self.buckets = {}  # a new limit starts full
+        return self.config_view()
+
+    def stats_view(self) -> dict:
+        """Per service and operation: requests (throttled ones included), throttled, busyMs (moto's
+        time on them, the knobs' latency left out), and for each operation firstMs and lastMs, when
+        the first and the last arrived, counted from the last reset."""
+        def ms(seconds: float) -> float:
+            return round(seconds * 1000, 1)
+
+        with self.lock:
+            services = {name: {"requests": s["requests"], "throttled": s["throttled"], "busyMs": ms(s["busy"]),
+                               "operations": {op: {"requests": c["requests"], "throttled": c["throttled"],
+                                                   "busyMs": ms(c["busy"]), "firstMs": ms(c["first"] - self.since),
+                                                   "lastMs": ms(c["last"] - self.since)}
+                                              for op, c in sorted(s["operations"].items())}}
+                        for name, s in sorted(self.stats.items())}
+            return {"services": services, "unsigned": self.unsigned,
+                    "requests": sum(s["requests"] for s in services.values()),
+                    "throttled": sum(s["throttled"] for s in services.values()),
+                    "sinceResetMs": ms(time.monotonic() - self.since)}
+
+
+def seed_organisation(data: dict) -> dict:
+    """POST /_rig/organisation: an organisation.py spec built directly in moto's backends, with the
+    model methods moto's own request handlers call and the values organisation.py's request
+    builders give them, so that every list and describe answers as after the same boto3 calls
+    (Tests/rig/test_organisation.py checks it). Returns the ids, as organisation.seed_with_boto3."""
+    import organisation
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.identitystore.models import identitystore_backends
+    from moto.organizations.exceptions import AlreadyInOrganizationException
+    from moto.organizations.models import organizations_backends
+    from moto.ssoadmin.models import ssoadmin_backends
+    from moto.utilities.utils import get_partition
+
+    started = time.monotonic()
+    if "spec" in data:
+        spec = data["spec"]
+    elif "generate" in data:
+        spec = organisation.generate(**data["generate"])
+    else:
+        raise ValueError('expected {"spec": {...}} or {"generate": {"users": N, ...}}')
+    organisation.validate(spec)
+    account_id, region = data.get("accountId") or DEFAULT_ACCOUNT_ID, data.get("region") or "us-east-1"
+    sso = ssoadmin_backends[account_id][region]
+    store = identitystore_backends[account_id][region]
+    organizations = organizations_backends[account_id][get_partition(region)]
+    instance = sso.instances[0]
+    instance_arn, store_id = instance.instance_arn, instance.identity_store_id
+    ids = {"instanceArn": instance_arn, "identityStoreId": store_id,
+           "users": {}, "groups": {}, "accounts": {}, "permissionSets": {}}
+
+    if organizations.org is None:
+        try:
+            organizations.create_organization(region=region, FeatureSet="ALL")
+        except AlreadyInOrganizationException:
+            pass
+    for user in spec["users"]:
+        request = organisation.create_user_request(user, store_id)
+        user_id, _ = store.create_user(*(request.get(name) for name in (
+            "IdentityStoreId", "UserName", "Name", "DisplayName", "NickName", "ProfileUrl", "Emails", "Addresses",
+            "PhoneNumbers", "UserType", "Title", "PreferredLanguage", "Locale", "Timezone")))
+        ids["users"][user["key"]] = user_id
+        if user.get("externalIds"):
+            _EXTERNAL_IDS[user_id] = [dict(one) for one in user["externalIds"]]
+    for group in spec["groups"]:
+        request = organisation.create_group_request(group, store_id)
+        group_id, _ = store.create_group(store_id, request["DisplayName"], request.get("Description"))
+        ids["groups"][group["key"]] = group_id
+        for member in group["members"]:
+            store.create_group_membership(store_id, group_id, {"UserId": ids["users"][member]})
+    for account in spec["accounts"]:
+        status = organizations.create_account(**organisation.create_account_request(account))
+        ids["accounts"][account["key"]] = status["CreateAccountStatus"]["AccountId"]
+    for permission_set in spec["permissionSets"]:
+        request = organisation.create_permission_set_request(permission_set, instance_arn)
+        made = sso.create_permission_set(
+            name=request["Name"], description=request.get("Description"), instance_arn=instance_arn,
+            session_duration=organisation.SESSION_DURATION_DEFAULT, relay_state=None, tags=None)
+        ids["permissionSets"][permission_set["key"]] = made["PermissionSetArn"]
+    for assignment in spec["assignments"]:
+        request = organisation.create_account_assignment_request(assignment, ids)
+        sso.create_account_assignment(
+            instance_arn=request["InstanceArn"], target_id=request["TargetId"], target_type=request["TargetType"],
+            permission_set_arn=request["PermissionSetArn"], principal_type=request["PrincipalType"],
+            principal_id=request["PrincipalId"])
+    for pair in spec["provisionedOnly"]:
+        request = organisation.provision_permission_set_request(pair, ids)
+        # What ProvisionPermissionSet does here: moto's own call, then the launcher's record of the target.
+        sso.provision_permission_set(instance_arn=request["InstanceArn"], permission_set_arn=request["PermissionSetArn"])
+        _provision_targets(sso).add((request["InstanceArn"], request["PermissionSetArn"], request["TargetId"]))
+    return {**ids, "accountId": account_id, "summary": organisation.summary(spec),
+            "seconds": round(time.monotonic() - started, 3)}
+
+
 def _loopback(host: str) -> str:
     """Only a loopback address: moto answers anyone who can reach it, including /moto-api/reset."""
     try:
@@ -292,7 +624,7 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    server = make_server(args.host, args.port, DomainDispatcherApplication(create_backend_app), threaded=True)
+    server = make_server(args.host, args.port, RigKnobs(DomainDispatcherApplication(create_backend_app)), threaded=True)
     if args.port_file:
         _write_port(args.port_file, server.server_port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
