@@ -135,28 +135,50 @@ public struct LookupEventsActivitySource: ActivitySource {
     public func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
         var activity: [UserActivity] = []
         for name in Set(ActivityRules.signInEvents.map(\.name)).sorted() {
-            activity += try await events(named: name, from: start, to: end).compactMap(ActivityRules.signIn)
+            activity += try await events(named: name, from: start, to: end, deadline: deadline).compactMap(ActivityRules.signIn)
         }
         return activity
     }
 
     public func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
-        try await events(named: ActivityRules.passwordChangeEvent.name, from: start, to: end).compactMap(ActivityRules.passwordChange)
+        try await events(named: ActivityRules.passwordChangeEvent.name, from: start, to: end, deadline: deadline)
+            .compactMap(ActivityRules.passwordChange)
     }
 
     public func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] {
         var signIns: [RoleSignIn] = []
         for name in ActivityRules.roleSignInEvents {
-            signIns += try await events(named: name, from: start, to: end).compactMap(ActivityRules.roleSignIn)
+            signIns += try await events(named: name, from: start, to: end, deadline: deadline).compactMap(ActivityRules.roleSignIn)
         }
         return signIns
     }
 
-    func events(named name: String, from start: Date, to end: Date) async throws -> [ActivityEvent] {
+    /// Every event of that name in the window. Verdicts need the whole window (a sign-in left
+    /// unread could turn into a false alert), so running out of time is an error, not a shorter read.
+    func events(named name: String, from start: Date, to end: Date, deadline: Date?) async throws -> [ActivityEvent] {
         var events: [ActivityEvent] = []
         for try await page in cloudTrail.lookupEvents(attribute: (key: "EventName", value: name), start: start, end: end) {
             events += page.compactMap { ActivityEvent($0.record) }
+            if let deadline, Date() >= deadline {
+                throw LookupEventsTimeLimit(eventName: name, eventsRead: events.count, oldestRead: events.last?.eventTime, windowStart: start)
+            }
         }
         return events
+    }
+}
+
+/// LookupEvents (2 requests a second, 50 events a page) could not read the window in the
+/// invocation's time: the organisation is too active for it.
+public struct LookupEventsTimeLimit: Error, CustomStringConvertible {
+    public let eventName: String
+    public let eventsRead: Int
+    public let oldestRead: Date?
+    public let windowStart: Date
+
+    public var description: String {
+        let reached = oldestRead.map { "back to \(ISO8601UTC.format($0))" } ?? "none"
+        return "CloudTrail LookupEvents read \(eventsRead) \(eventName) events (\(reached)) of the window since "
+            + "\(ISO8601UTC.format(windowStart)) before the invocation's time ran out; at 2 requests a second it cannot read "
+            + "this much activity in time. Set ACTIVITY_SOURCE=lake (CloudTrail Lake) for an organisation this active."
     }
 }

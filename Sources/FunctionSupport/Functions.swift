@@ -60,9 +60,13 @@ extension Functions {
         SelfCheck.runIfAsked(product: "credential-report")
         return await LambdaRuntime.main { context in
             let configuration = try CredentialReportConfiguration(environment: context.environment)
-            // Identity Center allows about 20 requests a second: stay under it, and slow down when throttled.
-            let identityCenterRate = RateLimiter(perSecond: Double(configuration.requestsPerSecond), adaptive: true)
-            let aws = try AWSServices(context, pacing: [.ssoAdmin: identityCenterRate, .identityStore: identityCenterRate])
+            // SSO Admin and Identity Store each allow about 20 requests a second: stay under each,
+            // and slow down when throttled (should AWS count them together, the throttling says so).
+            let rate = Double(configuration.requestsPerSecond)
+            let aws = try AWSServices(context, pacing: [
+                .ssoAdmin: RateLimiter(perSecond: rate, adaptive: true),
+                .identityStore: RateLimiter(perSecond: rate, adaptive: true),
+            ])
             let client = aws.client
             let report = CredentialReport(
                 configuration: configuration, ssoAdmin: SSOAdminClient(client: client), identityStore: IdentityStoreClient(client: client),

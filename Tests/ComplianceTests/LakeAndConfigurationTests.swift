@@ -136,3 +136,33 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
         #expect(throws: DecodingError.self) { try decodeEvent(#"{"dryRun": "yes"}"#, as: MonitorRequest.self) }
     }
 }
+
+/// LookupEvents with more pages than any invocation can read.
+struct EndlessTrail: CloudTrailAPI {
+    func lookupEvents(attribute: (key: String, value: String)?, start: Date, end: Date) -> Paginator<CloudTrailLookupEvent, String> {
+        Paginator("LookupEvents") { token in
+            let page = Int(token ?? "0")!
+            let record = try record("""
+                {"eventTime":"2026-11-20T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"UserAuthentication",
+                 "userIdentity":{"onBehalfOf":{"userId":"u-\(page)"}}}
+                """)
+            return ([CloudTrailLookupEvent(eventId: "e\(page)", eventName: "UserAuthentication", eventTime: AWSTimestamp(Date()), record: record)], String(page + 1))
+        }
+    }
+    func startQuery(_ statement: String) async throws -> String { "" }
+    func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) { (.finished, nil) }
+    func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults {
+        LakeQueryResults(status: .finished, rows: [], nextToken: nil, errorMessage: nil)
+    }
+}
+
+@Suite struct LookupEventsDeadlineTests {
+    @Test func runningOutOfTimeIsAClearErrorNotAShorterRead() async throws {
+        let source = LookupEventsActivitySource(cloudTrail: EndlessTrail())
+        let error = await #expect(throws: LookupEventsTimeLimit.self) {
+            try await source.signIns(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: Date())
+        }
+        #expect(error?.eventsRead == 1)
+        #expect(error?.description.contains("Set ACTIVITY_SOURCE=lake") == true)
+    }
+}
