@@ -822,5 +822,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every rig's `finally` stops its servers."""
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main())

@@ -109,8 +109,16 @@ public struct CredentialReport: Sendable {
         let principals = names.users.count + names.groups.count
         let enumeration: Enumeration = pairs <= principals ? .perAccountAndPermissionSet : .perPrincipal
         logger.info("Enumerating assignments \(enumeration.rawValue): \(pairs) account and permission set pairs against \(principals) users and groups")
-        let assignments = try await loadAssignments(enumeration, provisioned: provisioned, names: names)
-        let members = try await loadMembers(of: Set(assignments.filter { $0.principalType == .group }.map(\.principalId)))
+        // A group's members are listed as soon as an assignment names the group, while SSO Admin is
+        // still listing assignments: Identity Store's rate budget is spent alongside SSO Admin's.
+        let (groupsFound, announceGroup) = AsyncStream.makeStream(of: String.self)
+        async let groupMembers = loadMembers(of: groupsFound)
+        let assignments: [AccountAssignment]
+        do {
+            defer { announceGroup.finish() }
+            assignments = try await loadAssignments(enumeration, provisioned: provisioned, names: names) { announceGroup.yield($0) }
+        }
+        let members = try await groupMembers
 
         let lastSignIns = Self.latestSignIns(try await signIns, userIdsByName: names.userIdsByLowercasedName)
         let table = ReportTable(
@@ -165,30 +173,54 @@ public struct CredentialReport: Sendable {
         return Dictionary(uniqueKeysWithValues: zip(permissionSetArns, accounts))
     }
 
-    private func loadAssignments(_ enumeration: Enumeration, provisioned: [String: [String]], names: Directory) async throws -> [AccountAssignment] {
+    /// Every provisioned assignment; `groupFound` hears of each group assignment as it arrives.
+    private func loadAssignments(
+        _ enumeration: Enumeration, provisioned: [String: [String]], names: Directory,
+        groupFound: @escaping @Sendable (String) -> Void
+    ) async throws -> [AccountAssignment] {
         let instance = configuration.instanceArn
+        let pages: [[AccountAssignment]]
         switch enumeration {
         case .perAccountAndPermissionSet:
             let pairs = provisioned.flatMap { arn, accounts in accounts.map { (account: $0, permissionSet: arn) } }
-            return try await concurrentMap(pairs) { [ssoAdmin] pair in
-                try await ssoAdmin.listAccountAssignments(instanceArn: instance, accountId: pair.account, permissionSetArn: pair.permissionSet).all()
-            }.flatMap { $0 }
+            pages = try await concurrentMap(pairs) { [ssoAdmin] pair in
+                let found = try await ssoAdmin.listAccountAssignments(instanceArn: instance, accountId: pair.account, permissionSetArn: pair.permissionSet).all()
+                for assignment in found where assignment.principalType == .group { groupFound(assignment.principalId) }
+                return found
+            }
         case .perPrincipal:
             let principals = names.users.keys.map { ($0, AccountAssignment.PrincipalType.user) } + names.groups.keys.map { ($0, .group) }
-            let found = try await concurrentMap(principals) { [ssoAdmin] principal in
-                try await ssoAdmin.listAccountAssignmentsForPrincipal(instanceArn: instance, principalId: principal.0, principalType: principal.1).all()
-            }.flatMap { $0 }
-            // Only what is provisioned, as the other enumeration sees it.
-            return found.filter { provisioned[$0.permissionSetArn]?.contains($0.accountId) ?? false }
+            pages = try await concurrentMap(principals) { [ssoAdmin] principal in
+                // Only what is provisioned, as the other enumeration sees it.
+                let found = try await ssoAdmin.listAccountAssignmentsForPrincipal(instanceArn: instance, principalId: principal.0, principalType: principal.1)
+                    .all().filter { provisioned[$0.permissionSetArn]?.contains($0.accountId) ?? false }
+                if principal.1 == .group, !found.isEmpty { groupFound(principal.0) }
+                return found
+            }
         }
+        return pages.flatMap { $0 }
     }
 
-    private func loadMembers(of groups: Set<String>) async throws -> [String: [String]] {
-        let groupIds = Array(groups)
-        let members = try await concurrentMap(groupIds) { [identityStore, configuration] groupId in
-            try await identityStore.listGroupMemberships(identityStoreId: configuration.identityStoreId, groupId: groupId).all().compactMap(\.userId)
+    /// The user members of each group `groups` names (once each), listed as the names arrive.
+    private func loadMembers(of groups: AsyncStream<String>) async throws -> [String: [String]] {
+        try await withThrowingTaskGroup(of: (String, [String]).self) { tasks in
+            var listed = Set<String>()
+            var members: [String: [String]] = [:]
+            var running = 0
+            for await groupId in groups where listed.insert(groupId).inserted {
+                if running == configuration.concurrency, let (done, users) = try await tasks.next() {
+                    members[done] = users
+                    running -= 1
+                }
+                tasks.addTask { [identityStore, configuration] in
+                    let memberships = try await identityStore.listGroupMemberships(identityStoreId: configuration.identityStoreId, groupId: groupId).all()
+                    return (groupId, memberships.compactMap(\.userId))
+                }
+                running += 1
+            }
+            for try await (done, users) in tasks { members[done] = users }
+            return members
         }
-        return Dictionary(uniqueKeysWithValues: zip(groupIds, members))
     }
 
     private func concurrentMap<Input: Sendable, Output: Sendable>(
