@@ -37,10 +37,18 @@ static char library_path[4096];
         if (api.field == NULL) return "libcurl lacks " #symbol; \
     } while (0)
 
+// The runtime-libs layer's libcurl, built for HTTP and HTTPS only (scripts/packaging/build-libcurl),
+// goes by a name of its own: under libcurl.so.4, Lambda's library path would find the image's first.
+// Elsewhere (tests, a developer's machine) the system's libcurl serves.
+static const char *const candidates[] = {"libcurl-https.so.4", "libcurl.so.4"};
+
 const char *ccurl_load(void) {
     if (loaded) return NULL;
-    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) return "cannot load libcurl.so.4";
+    void *library = NULL;
+    for (size_t index = 0; library == NULL && index < sizeof candidates / sizeof *candidates; index++) {
+        library = dlopen(candidates[index], RTLD_NOW | RTLD_LOCAL);
+    }
+    if (library == NULL) return "cannot load libcurl-https.so.4 or libcurl.so.4";
     RESOLVE(global_init, curl_global_init);
     RESOLVE(version, curl_version);
     RESOLVE(easy_init, curl_easy_init);

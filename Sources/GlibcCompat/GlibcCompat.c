@@ -16,3 +16,18 @@ double compat_hypot(double x, double y);
 float hypotf(float x, float y) {
     return (float)compat_hypot((double)x, (double)y);
 }
+
+// The static libstdc++ the packaged binaries link (scripts/package) calls arc4random, which glibc
+// added in 2.36. This one, over getrandom (glibc 2.25), is what the binary binds to instead.
+#include <errno.h>
+#include <stdint.h>
+#include <sys/random.h>
+
+uint32_t arc4random(void) {
+    uint32_t value;
+    // getrandom blocks only until the kernel's pool is first initialised, and may be interrupted.
+    while (getrandom(&value, sizeof value, 0) != (ssize_t)sizeof value) {
+        if (errno != EINTR) __builtin_trap();
+    }
+    return value;
+}

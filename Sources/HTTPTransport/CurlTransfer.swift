@@ -42,6 +42,8 @@ final class CurlTransfer: @unchecked Sendable {
         try set(CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds)
         try set(CURLOPT_TIMEOUT_MS, request.timeout?.milliseconds ?? 0)
         if let caBundle { try set(CURLOPT_CAINFO, string: caBundle) }
+        // Not left to OpenSSL's configuration, which the layer's libcurl does not read.
+        try set(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
         try check(ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
 
         let userData = Unmanaged.passUnretained(self).toOpaque()

@@ -6,7 +6,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$REPO_ROOT/.venv"
 
-SYSTEM_PACKAGES=(libcurl4-openssl-dev libssl-dev pkg-config zip binutils)
+SYSTEM_PACKAGES=(libcurl4-openssl-dev libssl-dev pkg-config zip binutils gcc g++ make patch patchelf dpkg-dev)
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }

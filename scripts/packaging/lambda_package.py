@@ -2,11 +2,11 @@
 """Packages the functions for provided.al2023 and checks, as the dynamic loader would, that
 everything in the packages loads there.
 
-  lambda_package.py build --bin .build/release --out .build/lambda PRODUCT...
+  lambda_package.py build --bin .build/release --libcurl LIBCURL --out .build/lambda PRODUCT...
   lambda_package.py check --out .build/lambda PRODUCT...
 
 `build` writes <out>/<product>.zip (a stripped `bootstrap`, mode 755) and
-<out>/runtime-libs-layer.zip (`lib/`: libcurl and what it needs beyond the image). Zips are
+<out>/runtime-libs-layer.zip (`lib/`: the given libcurl and what it needs beyond the image). Zips are
 reproducible: fixed timestamps, sorted entries, fixed modes.
 
 `check` fails, naming the file and the symbol or library, when any bootstrap or layer library
@@ -95,29 +95,17 @@ def write_zip(destination: Path, files: dict[str, tuple[Path, int]]) -> None:
             archive.writestr(info, source.read_bytes(), compresslevel=9)
 
 
-def libcurl_path() -> Path:
-    """The libcurl.so.4 the build machine's loader finds for its own architecture."""
-    architecture = {"x86_64": "x86-64", "aarch64": "AArch64"}[os.uname().machine]
-    for line in run("ldconfig", "-p").splitlines():
-        entry = line.strip()
-        if entry.startswith("libcurl.so.4 ") and architecture in entry:
-            return Path(entry.split("=>")[-1].strip()).resolve()
-    raise SystemExit("libcurl.so.4 not found: install libcurl4-openssl-dev")
-
-
-def layer_libraries(provided: set[str]) -> dict[str, Path]:
-    """libcurl and its dependency closure, by SONAME, less what the image provides."""
-    closure: dict[str, Path] = {}
-    start = libcurl_path()
-    closure[soname(start) or start.name] = start
-    for line in run("ldd", str(start)).splitlines():
+def layer_libraries(libcurl: Path, provided: set[str]) -> dict[str, Path]:
+    """`libcurl` and its dependency closure, by SONAME, less what the image provides."""
+    closure: dict[str, Path] = {soname(libcurl) or libcurl.name: libcurl}
+    for line in run("ldd", str(libcurl)).splitlines():
         match = re.match(r"\s*(\S+) => (/\S+)", line)
         if match and match.group(1) not in provided:
             closure[match.group(1)] = Path(match.group(2)).resolve()
     return closure
 
 
-def build(bin_dir: Path, out: Path, products: list[str]) -> None:
+def build(bin_dir: Path, libcurl: Path, out: Path, products: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         for product in products:
@@ -125,7 +113,7 @@ def build(bin_dir: Path, out: Path, products: list[str]) -> None:
             shutil.copyfile(bin_dir / product, stripped)
             run("strip", "--strip-all", str(stripped))
             write_zip(out / f"{product}.zip", {"bootstrap": (stripped, 0o755)})
-        libraries = layer_libraries(provided_libraries())
+        libraries = layer_libraries(libcurl, provided_libraries())
         write_zip(out / f"{LAYER}.zip", {f"lib/{name}": (path, 0o644) for name, path in libraries.items()})
     for name in products + [LAYER]:
         print(f"{name}.zip: {(out / f'{name}.zip').stat().st_size / 1e6:.2f} MB")
@@ -195,13 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     build_command = commands.add_parser("build")
     build_command.add_argument("--bin", type=Path, required=True)
+    build_command.add_argument("--libcurl", type=Path, required=True,
+                               help="the libcurl the layer carries (scripts/packaging/build-libcurl)")
     check_command = commands.add_parser("check")
     for command in (build_command, check_command):
         command.add_argument("--out", type=Path, required=True)
         command.add_argument("products", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "build":
-        build(args.bin, args.out, args.products)
+        build(args.bin, args.libcurl, args.out, args.products)
         return 0
     problems = check(args.out, args.products)
     for problem in problems:

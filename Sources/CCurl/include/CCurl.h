@@ -5,14 +5,15 @@
 //
 // The bootstrap must not be linked against libcurl: a distribution's libcurl exports versioned
 // symbols (Debian's CURL_OPENSSL_4) that Amazon Linux's libcurl does not provide. The header's
-// declarations give us the types; the functions come from whichever libcurl.so.4 the system has.
+// declarations give us the types; the functions come from the runtime-libs layer's
+// libcurl-https.so.4 where it is on the library path, else from the system's libcurl.so.4.
 // Swift cannot call C variadic functions, so curl_easy_setopt and friends get one wrapper per
 // argument type.
 
 #include <curl/curl.h>
 #include <stddef.h>
 
-/// Loads libcurl.so.4 and resolves every function used below. Returns NULL on success, else a
+/// Loads libcurl (see above) and resolves every function used below. Returns NULL on success, else a
 /// static message naming what failed. Safe to call more than once; not thread-safe on first call.
 const char *ccurl_load(void);
 
