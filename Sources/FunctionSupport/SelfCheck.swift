@@ -36,7 +36,8 @@ public struct SelfCheck: Encodable, Sendable {
 
     /// With `--self-check` on the command line: prints the result as JSON and exits, 0 when it passed.
     static func runIfAsked(product: String) {
-        guard CommandLine.arguments.dropFirst().contains("--self-check") else { return }
+        // argc first: building `arguments` on every cold start costs more than the check itself.
+        guard CommandLine.argc > 1, CommandLine.arguments.dropFirst().contains("--self-check") else { return }
         do {
             let check = try run(product: product)
             let encoder = JSONEncoder()

@@ -45,7 +45,7 @@ public struct LambdaLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { $1 } }
-        let timestamp = Date().formatted(Self.timestampStyle)
+        let timestamp = rfc3339Timestamp(Date())
         let requestId = Self.requestId
         let line: String
         switch format {
@@ -66,8 +66,25 @@ public struct LambdaLogHandler: LogHandler {
         }
         output.write(line)
     }
+}
 
-    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+/// `date` in RFC 3339, UTC, to the millisecond (`2026-11-21T21:43:52.273Z`), as Lambda's own log
+/// lines carry it. By hand rather than with `Date.ISO8601FormatStyle`, whose calendar and time
+/// zone set-up costs the first log line of every cold start most of a millisecond.
+func rfc3339Timestamp(_ date: Date) -> String {
+    let interval = date.timeIntervalSince1970
+    let wholeSeconds = interval.rounded(.down)
+    let millisecond = Int64(((interval - wholeSeconds) * 1000).rounded(.down))
+    var seconds = time_t(wholeSeconds)
+    var fields = tm()
+    gmtime_r(&seconds, &fields)
+    func digits(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+    let date = "\(digits(Int64(fields.tm_year) + 1900, 4))-\(digits(Int64(fields.tm_mon) + 1, 2))-\(digits(Int64(fields.tm_mday), 2))"
+    let time = "\(digits(Int64(fields.tm_hour), 2)):\(digits(Int64(fields.tm_min), 2)):\(digits(Int64(fields.tm_sec), 2))"
+    return "\(date)T\(time).\(digits(millisecond, 3))Z"
 }
 
 /// Where log lines go: standard output by default, or a closure (tests).

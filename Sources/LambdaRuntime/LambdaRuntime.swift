@@ -147,7 +147,7 @@ extension LambdaRuntime {
     public static func main<Handler: LambdaHandler>(
         _ makeHandler: (LambdaInitContext) async throws -> Handler
     ) async -> Never {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = processEnvironment()
         LoggingSystem.bootstrap { _ in LambdaLogHandler(environment: environment) }
         let logger = Logger(label: environment["AWS_LAMBDA_FUNCTION_NAME"] ?? "lambda")
         do {
@@ -159,6 +159,22 @@ extension LambdaRuntime {
             exit(1)
         }
     }
+}
+
+/// The process's environment, read from `environ`: FoundationEssentials' `ProcessInfo` gathers much
+/// more on first use and costs a measurable share of a cold start. The first of duplicate names
+/// wins, as with `getenv`.
+func processEnvironment() -> [String: String] {
+    var environment: [String: String] = [:]
+    var entry = environ
+    while let pointer = entry.pointee {
+        let text = String(cString: pointer)
+        if let equals = text.firstIndex(of: "="), environment[String(text[..<equals])] == nil {
+            environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        entry += 1
+    }
+    return environment
 }
 
 /// The name Lambda shows as `errorType`: the error's own, or its Swift type's.

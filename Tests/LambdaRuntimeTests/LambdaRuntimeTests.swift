@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTransport
-import LambdaRuntime
+@testable import LambdaRuntime
 import Logging
 import Synchronization
 import TestHTTPServer
@@ -242,5 +242,20 @@ final class LogLines: Sendable {
     @Test func missingRuntimeAPIAddressIsAClearError() {
         let logger = Logger(label: "test")
         #expect(throws: RuntimeAPIFailure.self) { try LambdaRuntime(environment: [:], httpClient: http, logger: logger) }
+    }
+
+    @Test(arguments: [0, 1_700_000_000.123, 1_795_297_432.999, 951_782_400.5, 4_102_444_799.001, -0.25])
+    func logTimestampsAreRFC3339InUTCToTheMillisecond(seconds: Double) {
+        let date = Date(timeIntervalSince1970: seconds)
+        let expected = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        #expect(rfc3339Timestamp(date) == expected)
+    }
+
+    @Test func theEnvironmentIsReadAsTheProcessHasIt() {
+        setenv("LAMBDA_RUNTIME_TEST_VALUE", "a=b c", 1)
+        defer { unsetenv("LAMBDA_RUNTIME_TEST_VALUE") }
+        let environment = processEnvironment()
+        #expect(environment["LAMBDA_RUNTIME_TEST_VALUE"] == "a=b c")
+        #expect(environment == ProcessInfo.processInfo.environment)
     }
 }
