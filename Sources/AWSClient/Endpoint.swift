@@ -1,3 +1,6 @@
+import FoundationEssentials
+import HTTPTransport
+
 /// Where one service's requests go, and the region they are signed for.
 public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     public let scheme: String
@@ -16,9 +19,10 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses an `http(s)://host[:port][/path]` URL; nil for anything else.
     init?(url: String, signingRegion: String, isCustom: Bool) {
-        let parts = url.split(separator: "://", maxSplits: 1)
-        guard parts.count == 2, ["http", "https"].contains(parts[0].lowercased()) else { return nil }
-        let rest = parts[1]
+        guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { return nil }
+        let scheme = url[..<colon].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let rest = url[url.index(colon, offsetBy: 3)...]
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<authorityEnd]
         var path = String(rest[authorityEnd...])
@@ -33,7 +37,7 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
             host = authority
         }
         guard !host.isEmpty, !host.contains("@"), !host.contains("?"), !host.contains("#") else { return nil }
-        self.scheme = parts[0].lowercased()
+        self.scheme = scheme
         self.host = String(host)
         self.port = port
         self.basePath = path
@@ -107,4 +111,16 @@ public func resolveRegion(environment: [String: String]) throws(AWSConfiguration
         throw AWSConfigurationError("AWS_REGION is not a region name: \(region)")
     }
     return region
+}
+
+/// The CA certificates TLS peers are verified against: `AWS_CA_BUNDLE` when set, as the AWS SDKs
+/// and CLI read it (a proxy that inspects TLS, a private endpoint), else the system's bundle.
+public func resolveCABundle(environment: [String: String]) throws(AWSConfigurationError) -> String? {
+    guard let path = environment["AWS_CA_BUNDLE"].nonEmpty else {
+        return CurlHTTPClient.Configuration.systemCABundle
+    }
+    guard FileManager.default.isReadableFile(atPath: path) else {
+        throw AWSConfigurationError("AWS_CA_BUNDLE names \(path), which cannot be read")
+    }
+    return path
 }

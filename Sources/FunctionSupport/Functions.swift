@@ -106,7 +106,8 @@ struct AWSServices {
     let client: AWSClient
 
     init(_ context: LambdaInitContext, pacing: [AWSService: RateLimiter] = [:]) throws {
-        let http = try CurlHTTPClient()
+        let caBundle = try resolveCABundle(environment: context.environment)
+        let http = try CurlHTTPClient(configuration: .init(caBundle: caBundle))
         client = try AWSClient(environment: context.environment, http: http, logger: context.logger, pacing: pacing)
     }
 

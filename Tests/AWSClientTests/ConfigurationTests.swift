@@ -1,5 +1,6 @@
 @testable import AWSClient
 import Foundation
+import HTTPTransport
 import Testing
 
 @Suite struct EndpointTests {
@@ -57,6 +58,16 @@ import Testing
         #expect(try resolveRegion(environment: ["AWS_DEFAULT_REGION": "us-east-1"]) == "us-east-1")
         #expect(throws: AWSConfigurationError.self) { try resolveRegion(environment: [:]) }
         #expect(throws: AWSConfigurationError.self) { try resolveRegion(environment: ["AWS_REGION": "eu west 1"]) }
+    }
+
+    @Test func caBundleComesFromAWSCABundleThenTheSystem() throws {
+        let bundle = FileManager.default.temporaryDirectory.appendingPathComponent("ca-\(UUID().uuidString).pem").path
+        try Data("not checked here".utf8).write(to: URL(fileURLWithPath: bundle))
+        defer { try? FileManager.default.removeItem(atPath: bundle) }
+        #expect(try resolveCABundle(environment: ["AWS_CA_BUNDLE": bundle]) == bundle)
+        #expect(try resolveCABundle(environment: [:]) == CurlHTTPClient.Configuration.systemCABundle)
+        #expect(try resolveCABundle(environment: ["AWS_CA_BUNDLE": ""]) == CurlHTTPClient.Configuration.systemCABundle)
+        #expect(throws: AWSConfigurationError.self) { try resolveCABundle(environment: ["AWS_CA_BUNDLE": bundle + ".missing"]) }
     }
 }
 
