@@ -13,8 +13,9 @@ signed with their own least-privilege policy (infra/policies), as the end-to-end
 
 What it measures:
 1. cold start (process start to the first `next` request) of each bootstrap, the release binary
-   and the zip's stripped one, and the first invocation's time and the process's peak RSS for one
-   small invocation each against a small rig; binary and zip sizes;
+   (with the system's libcurl) and the zip's stripped one (with the runtime-libs layer on the
+   library path, as Lambda runs it), and the first invocation's time and the process's peak RSS
+   for one small invocation each against a small rig; binary and zip sizes;
 2. the same cold start for a Python 3 handler that imports boto3 and creates its seven clients:
    the reference the Swift cold starts are a ratio of;
 3. both monitors on a registry of 10,000 users (1,000 with --quick) with 90 days of sign-ins and
@@ -52,6 +53,7 @@ import fixtures  # noqa: E402
 import lambda_emulator  # noqa: E402
 import organisation  # noqa: E402
 import rig  # noqa: E402
+from deploy import Packages  # noqa: E402
 
 PRODUCTS = ["registry-writer", "registry-cleaner", "password-expiry-monitor", "inactivity-monitor", "credential-report"]
 MONITORS = ["password-expiry-monitor", "inactivity-monitor"]
@@ -298,22 +300,6 @@ def sizes(bin_dir: Path, zip_dir: Path) -> dict:
             "zipsFrom": str(zip_dir) if any("zipBytes" in e for e in found.values()) else None}
 
 
-def extract_bootstraps(zip_dir: Path, directory: Path) -> dict[str, Path]:
-    """Each zip's bootstrap in a directory of its own, as Lambda unpacks it into /var/task."""
-    paths = {}
-    for product in PRODUCTS:
-        archive = zip_dir / f"{product}.zip"
-        if not archive.exists():
-            continue
-        target = directory / "zip" / product
-        target.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(archive) as opened:
-            opened.extractall(target)
-        (target / "bootstrap").chmod(0o755)
-        paths[product] = target / "bootstrap"
-    return paths
-
-
 def python_reference(directory: Path) -> Path:
     path = directory / "python-reference" / "bootstrap"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -331,12 +317,12 @@ def floor_runtime(directory: Path) -> Path:
 
 
 LIBRARY_LOAD = r"""
-import ctypes, json, os, time
+import ctypes, json, os, sys, time
 def libraries():
     return {line.split()[-1] for line in open("/proc/self/maps") if ".so" in line.split()[-1]}
 before = libraries()
 t0 = time.perf_counter(); ctypes.CDLL("libcrypto.so.3")
-t1 = time.perf_counter(); curl = ctypes.CDLL("libcurl.so.4", mode=os.RTLD_NOW | os.RTLD_LOCAL)
+t1 = time.perf_counter(); curl = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW | os.RTLD_LOCAL)
 t2 = time.perf_counter(); curl.curl_global_init(3)
 t3 = time.perf_counter()
 print(json.dumps({"libcryptoMs": (t1 - t0) * 1000, "libcurlMs": (t2 - t1) * 1000, "curlGlobalInitMs": (t3 - t2) * 1000,
@@ -344,24 +330,25 @@ print(json.dumps({"libcryptoMs": (t1 - t0) * 1000, "libcurlMs": (t2 - t1) * 1000
 """
 
 
-def library_loads(repeats: int) -> dict:
+def library_loads(layer_libcurl: Path, repeats: int) -> dict:
     """What loading the bootstrap's two C libraries costs on this machine, as the bootstrap loads
-    them (libcrypto linked, libcurl by dlopen with RTLD_NOW, then curl_global_init): each in a fresh
-    process, the median of `repeats`."""
-    runs = []
-    for _ in range(repeats):
-        answer = subprocess.run([sys.executable, "-c", LIBRARY_LOAD], capture_output=True, text=True)
-        if answer.returncode == 0:
-            runs.append(json.loads(answer.stdout))
-    if not runs:
-        return {}
-    return {key: median([run[key] for run in runs]) for key in runs[0]}
+    them (libcrypto linked, libcurl by dlopen with RTLD_NOW, then curl_global_init): the layer's
+    libcurl and, for comparison, Debian's libcurl4; each in a fresh process, the median of `repeats`."""
+    figures = {}
+    for name, libcurl in (("layer", str(layer_libcurl)), ("debian", "libcurl.so.4")):
+        runs = []
+        for _ in range(repeats):
+            answer = subprocess.run([sys.executable, "-c", LIBRARY_LOAD, libcurl], capture_output=True, text=True)
+            if answer.returncode == 0:
+                runs.append(json.loads(answer.stdout))
+        if runs:
+            figures[name] = {key: median([run[key] for run in runs]) for key in runs[0]}
+    return figures
 
 
-def cold_starts(directory: Path, bin_dir: Path, zip_dir: Path, repeats: int) -> dict:
+def cold_starts(directory: Path, bin_dir: Path, packages: Packages, repeats: int) -> dict:
     """Each product's bootstrap (release binary and the zip's), and the boto3 reference, run
     `repeats` times interleaved, one small invocation each against a small rig."""
-    zipped = extract_bootstraps(zip_dir, directory)
     reference = python_reference(directory)
     runs: dict[str, dict[str, list[dict]]] = {product: {"release": [], "zip": []} for product in PRODUCTS}
     runs[REFERENCE] = {"python": []}
@@ -398,13 +385,12 @@ def cold_starts(directory: Path, bin_dir: Path, zip_dir: Path, repeats: int) -> 
         for repeat in range(repeats):
             log(f"cold starts: round {repeat + 1} of {repeats}")
             for product in PRODUCTS:
-                for variant, bootstrap in (("release", bin_dir / product), ("zip", zipped.get(product))):
-                    if bootstrap is None:
-                        continue
-                    result = lambda_emulator.run_function(str(bootstrap), [event_for(product)],
-                                                          env=environments[product], function_name=product,
-                                                          max_wall_seconds=120)
-                    runs[product][variant].append(invocation_summary(result))
+                release = lambda_emulator.run_function(str(bin_dir / product), [event_for(product)],
+                                                       env=environments[product], function_name=product,
+                                                       max_wall_seconds=120)
+                shipped = packages.run(product, [event_for(product)], environments[product], max_wall_seconds=120)
+                runs[product]["release"].append(invocation_summary(release))
+                runs[product]["zip"].append(invocation_summary(shipped))
             result = lambda_emulator.run_function(str(reference), [{}], env=environments["registry-writer"],
                                                   function_name=REFERENCE, max_wall_seconds=120)
             runs[REFERENCE]["python"].append(invocation_summary(result))
@@ -696,10 +682,12 @@ def table(results: dict) -> str:
                  f"{fmt(floor['firstInvocationMs'], '.0f', ' ms'):>12}{fmt(mb(floor['peakRssKb']), '.1f', ' MB'):>10}"
                  "   (spawn + exec + connect: what any runtime pays here)")
     loads = results.get("libraryLoads") or {}
-    if loads:
-        lines.append(f"  loading the C libraries here (fresh process, median): libcrypto {loads['libcryptoMs']:.1f} ms, "
-                     f"dlopen(libcurl.so.4) {loads['libcurlMs']:.1f} ms ({loads['librariesLoaded']:.0f} libraries with "
-                     f"libcrypto's), curl_global_init {loads['curlGlobalInitMs']:.1f} ms")
+    for name, label in (("layer", "the layer's libcurl-https.so.4"), ("debian", "Debian's libcurl.so.4")):
+        if name in loads:
+            load = loads[name]
+            lines.append(f"  loading the C libraries here with {label} (fresh process, median): libcrypto "
+                         f"{load['libcryptoMs']:.1f} ms, dlopen {load['libcurlMs']:.1f} ms ({load['librariesLoaded']:.0f} "
+                         f"libraries with libcrypto's), curl_global_init {load['curlGlobalInitMs']:.1f} ms")
     lines.append("  peak RSS: each bootstrap's own high-water mark (VmHWM, as the emulator reports it)")
     monitors = results["scale"]["monitors"]
     if monitors:
@@ -803,8 +791,9 @@ def main(argv: list[str] | None = None) -> int:
     directory = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
         results["sizes"] = sizes(BIN_DIR, args.zips)
-        results["coldStarts"] = cold_starts(directory, BIN_DIR, args.zips, repeats)
-        results["libraryLoads"] = library_loads(max(repeats, 5))
+        packages = Packages.unpack(args.zips, directory / "packages")
+        results["coldStarts"] = cold_starts(directory, BIN_DIR, packages, repeats)
+        results["libraryLoads"] = library_loads(packages.layer / "lib" / "libcurl-https.so.4", max(repeats, 5))
         results["scale"] = scale_runs(directory, sizes_to_run, monitor_users, not args.no_shared_check)
     except BaseException:
         log(f"failed; rig logs kept in {directory}")

@@ -2,7 +2,8 @@
 against the local rig (moto with signatures and IAM enforced, the CloudTrail fake), signed as an
 IAM user whose only policy is the function's own infra/policies/<product>.json.
 
-The binaries come from FUNCTION_BIN_DIR (default .build/debug: scripts/test builds them first).
+The functions are the shipped zips with their layer when FUNCTION_ZIP_DIR names them (scripts/test
+does, after scripts/package), else the binaries of FUNCTION_BIN_DIR (default .build/debug).
 One rig serves the whole session: the one RIG_STATE names, or one started here.
 """
 from __future__ import annotations

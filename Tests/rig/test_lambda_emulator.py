@@ -60,7 +60,7 @@ def serve(handle):
 ECHO = '''
 ENV_KEYS = ["AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION", "AWS_DEFAULT_REGION", "LAMBDA_TASK_ROOT",
-            "_HANDLER", "HOME", "LANG", "EXTRA", "SECRET_FROM_HOST"]
+            "_HANDLER", "HOME", "LANG", "EXTRA", "SECRET_FROM_HOST", "LD_LIBRARY_PATH"]
 
 
 def handle(rid, headers, event):
@@ -150,6 +150,13 @@ def test_invocation_headers_and_lambda_environment(bootstrap, tmp_path, monkeypa
     assert env["EXTRA"] == "yes" and env["HOME"] == "/override"  # env overrides the defaults
     assert env["SECRET_FROM_HOST"] is None
     assert env["LANG"]
+    assert env["LD_LIBRARY_PATH"] == f"/lib64:/usr/lib64:{tmp_path}:{tmp_path}/lib"
+
+
+def test_a_layers_libraries_come_after_the_systems_and_the_tasks(bootstrap, tmp_path):
+    result = run_function(bootstrap(ECHO), [{}], env=ENV, layer=str(tmp_path / "opt"))
+    assert result.invocations[0].response["env"]["LD_LIBRARY_PATH"] == \
+        f"/lib64:/usr/lib64:{tmp_path}:{tmp_path}/lib:{tmp_path}/opt/lib"
 
 
 def test_default_deadline_is_fifteen_minutes_ahead(bootstrap):

@@ -5,10 +5,16 @@ Lambda Runtime API emulator. Shared by the end-to-end tests, scripts/demo and sc
 """
 from __future__ import annotations
 
+import atexit
+import dataclasses
+import functools
 import json
 import os
 import re
+import shutil
+import tempfile
 import uuid
+import zipfile
 from pathlib import Path
 
 import lambda_emulator
@@ -16,8 +22,10 @@ import rig
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(os.environ.get("FUNCTION_BIN_DIR", ROOT / ".build" / "debug"))
+ZIP_DIR = Path(os.environ["FUNCTION_ZIP_DIR"]).resolve() if os.environ.get("FUNCTION_ZIP_DIR") else None
 POLICY_DIR = ROOT / "infra" / "policies"
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
+LAYER = "runtime-libs-layer"
 PRODUCTS = ("registry-writer", "registry-cleaner", "password-expiry-monitor", "inactivity-monitor", "credential-report")
 
 
@@ -77,10 +85,48 @@ def function_environment(state: dict, credentials: dict, **variables: str) -> di
     return environment
 
 
+@dataclasses.dataclass(frozen=True)
+class Packages:
+    """The shipped zips (scripts/package) unpacked as Lambda unpacks them: each function's into a
+    task root of its own, the runtime-libs layer into an /opt of its own."""
+    bootstraps: dict[str, Path]
+    layer: Path
+
+    @classmethod
+    def unpack(cls, zip_dir: Path, into: Path) -> "Packages":
+        missing = [name for name in (*PRODUCTS, LAYER) if not (zip_dir / f"{name}.zip").is_file()]
+        if missing:
+            raise FileNotFoundError(f"{zip_dir} lacks {', '.join(missing)}.zip: run scripts/package")
+        bootstraps = {}
+        for product in PRODUCTS:
+            with zipfile.ZipFile(zip_dir / f"{product}.zip") as archive:
+                archive.extractall(into / "task" / product)
+            bootstraps[product] = into / "task" / product / "bootstrap"
+            bootstraps[product].chmod(0o755)  # zipfile does not restore modes
+        with zipfile.ZipFile(zip_dir / f"{LAYER}.zip") as archive:
+            archive.extractall(into / "opt")
+        return cls(bootstraps, into / "opt")
+
+    def run(self, product: str, events: list, environment: dict, **options) -> lambda_emulator.EmulatorResult:
+        return lambda_emulator.run_function(str(self.bootstraps[product]), events, env=environment,
+                                            layer=str(self.layer), **{"function_name": product, **options})
+
+
+@functools.cache
+def shipped_packages(zip_dir: Path) -> Packages:
+    """`zip_dir`'s packages, unpacked once for the process and removed when it ends."""
+    directory = Path(tempfile.mkdtemp(prefix="lambda-packages-"))
+    atexit.register(shutil.rmtree, directory, True)
+    return Packages.unpack(zip_dir, directory)
+
+
 def run_function(product: str, events: list, environment: dict, bin_dir: Path | None = None,
                  **options) -> lambda_emulator.EmulatorResult:
-    """The product's built bootstrap (from `bin_dir`, else FUNCTION_BIN_DIR or .build/debug) under
-    the Runtime API emulator."""
+    """The product under the Runtime API emulator: the shipped zip with its layer when
+    FUNCTION_ZIP_DIR names them (and no `bin_dir` is given), else the built bootstrap in `bin_dir`,
+    FUNCTION_BIN_DIR or .build/debug."""
+    if bin_dir is None and ZIP_DIR is not None:
+        return shipped_packages(ZIP_DIR).run(product, events, environment, **options)
     bootstrap = (bin_dir or BIN_DIR) / product
     if not bootstrap.exists():
         raise FileNotFoundError(f"{bootstrap} is not built: run `swift build` (scripts/test does)")

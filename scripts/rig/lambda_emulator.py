@@ -387,9 +387,10 @@ def _vm_high_water_kb(pid: int) -> int | None:
 
 def run_function(bootstrap: str, events: list, env: dict | None = None, function_name: str = "fn",
                  region: str = "us-east-1", timeout_seconds: float = 900, memory_mb: int = 128,
-                 max_wall_seconds: float = 120, host: str = "127.0.0.1") -> EmulatorResult:
+                 max_wall_seconds: float = 120, host: str = "127.0.0.1", layer: str | None = None) -> EmulatorResult:
     """Run `bootstrap` against a fresh Runtime API, feed it `events` in order, and report.
 
+    `layer` is an unpacked layer (Lambda's /opt): its lib/ goes on the library path, as there.
     `env` is added on top of the Lambda environment and wins over it. The process is
     stopped (and reaped) once all events completed, it exited, it posted an init error,
     or `max_wall_seconds` passed; the server is shut down in every case.
@@ -400,7 +401,7 @@ def run_function(bootstrap: str, events: list, env: dict | None = None, function
     server = _Server(host, state)
     serving = _start_thread(server.serve_forever, 0.05)
     try:
-        lambda_env = _lambda_env(bootstrap, server.runtime_api, function_name, region, memory_mb)
+        lambda_env = _lambda_env(bootstrap, server.runtime_api, function_name, region, memory_mb, layer)
         process = _Process(bootstrap, {**lambda_env, **(env or {})}, state.mark_process_exited)
         try:
             timed_out = state.wait_until_finished(process.spawned_at + max_wall_seconds)
@@ -433,9 +434,15 @@ def _result(state: _RuntimeState, process: _Process, timed_out: bool) -> Emulato
 
 
 def _lambda_env(bootstrap: str, runtime_api: str, function_name: str, region: str,
-                memory_mb: int) -> dict[str, str]:
+                memory_mb: int, layer: str | None) -> dict[str, str]:
     """A clean environment like provided.al2023's, so nothing from the host leaks in."""
+    task_root = os.path.dirname(bootstrap)
+    # provided.al2023's order: the system's directories come before the task's and the layers'.
+    library_path = ["/lib64", "/usr/lib64", task_root, f"{task_root}/lib"]
+    if layer is not None:
+        library_path.append(os.path.join(os.path.abspath(layer), "lib"))
     return {
+        "LD_LIBRARY_PATH": ":".join(library_path),
         "PATH": "/usr/local/bin:/usr/bin:/bin:/opt/bin",
         "HOME": "/tmp",
         "LANG": "C.UTF-8",
@@ -446,7 +453,7 @@ def _lambda_env(bootstrap: str, runtime_api: str, function_name: str, region: st
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
-        "LAMBDA_TASK_ROOT": os.path.dirname(bootstrap),
+        "LAMBDA_TASK_ROOT": task_root,
         "_HANDLER": "bootstrap",
     }
 
