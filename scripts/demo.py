@@ -3,7 +3,8 @@
 
 Starts the local AWS rig, creates an Identity Center organisation with 200 days of history,
 deploys the resources as infra/ names them with each function's own IAM policy, runs the five
-release binaries under the Lambda Runtime API emulator, and shows what a user wants to see.
+shipped zips (with the runtime-libs layer, as Lambda runs them) under the Lambda Runtime API
+emulator, and shows what a user wants to see.
 Everything it shows is saved under demo-output/.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import deploy  # noqa: E402
 import rig  # noqa: E402
 
 OUTPUT = ROOT / "demo-output"
-BIN_DIR = ROOT / ".build" / "release"
+ZIP_DIR = ROOT / ".build" / "lambda"
 PREFIX = "idc-compliance"  # infra/'s default name_prefix
 USERS = 300
 BREAK_GLASS = "breakglass-admin"
@@ -166,7 +167,8 @@ class Demo:
 
     def run(self, product: str, events: list, what: str) -> list:
         started = time.monotonic()
-        result = deploy.run_function(product, events, self.environments[product], bin_dir=BIN_DIR, function_name=f"{PREFIX}-{product}")
+        result = deploy.shipped_packages(ZIP_DIR).run(product, events, self.environments[product],
+                                                      function_name=f"{PREFIX}-{product}")
         wall = (time.monotonic() - started) * 1000
         if result.init_error:
             raise SystemExit(f"{product} failed to start: {result.init_error}")
@@ -265,8 +267,9 @@ class Demo:
         rows = list(csv.reader(io.StringIO(body.decode())))
         columns = ["account", "PermissionSetName", "Type", "GroupName", "Username", "LastLogin", "DaysSinceLastLogin"]
         indices = [rows[0].index(column) for column in columns]
-        signed_in = [row for row in rows[1:] if row[rows[0].index("LastLogin")] != "NO_LOGIN_PRESENT"]
-        for row in [rows[0]] + rows[1:4] + signed_in[:3]:
+        first = rows[1:4]
+        signed_in = [row for row in rows[4:] if row[rows[0].index("LastLogin")] != "NO_LOGIN_PRESENT"]
+        for row in [rows[0]] + first + signed_in[:3]:
             say("      " + "  ".join(f"{row[i]:<20}"[:20] for i in indices))
 
 
@@ -284,7 +287,7 @@ def main() -> None:
         demo.lifecycle()
         demo.monitors()
         demo.report()
-        say("\n==> Timings (each function a built release bootstrap under the Runtime API emulator)")
+        say("\n==> Timings (each function's zip and the runtime-libs layer under the Runtime API emulator)")
         for line in demo.timings:
             say("    " + line)
         say(f"\nSaved: {', '.join(sorted(path.name for path in OUTPUT.iterdir()))} in demo-output/")
