@@ -70,9 +70,11 @@ public final class AWSClient: Sendable {
     }
 
     /// One operation of an AWS JSON 1.0/1.1 service: the input encoded as the body, the output
-    /// decoded from the answer.
+    /// decoded from the answer. `pacedBy` paces every attempt of this call, in place of the
+    /// service's limiter: for an operation with a limit of its own.
     public func json<Input: Encodable, Output: Decodable>(
-        _ service: AWSService, _ operation: String, _ input: Input, as output: Output.Type = Output.self
+        _ service: AWSService, _ operation: String, _ input: Input, as output: Output.Type = Output.self,
+        pacedBy limiter: RateLimiter? = nil
     ) async throws -> Output {
         guard case .json(let version, let targetPrefix) = service.wireProtocol else {
             preconditionFailure("\(service) does not speak the AWS JSON protocol")
@@ -82,7 +84,8 @@ public final class AWSClient: Sendable {
             "Content-Type": "application/x-amz-json-\(version)",
             "X-Amz-Target": "\(targetPrefix).\(operation)",
         ]
-        let response = try await send(service, operation, method: "POST", path: "/", headers: headers, body: body)
+        let response = try await send(
+            service, operation, method: "POST", path: "/", headers: headers, body: body, limiter: limiter ?? pacing[service])
         do {
             return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
         } catch {
@@ -99,13 +102,13 @@ public final class AWSClient: Sendable {
     ) async throws -> HTTPResponse {
         try await send(
             service, operation, method: method, hostPrefix: hostPrefix, path: path, query: query, headers: headers,
-            body: body, timeout: timeout)
+            body: body, timeout: timeout, limiter: pacing[service])
     }
 
     private func send(
         _ service: AWSService, _ operation: String, method: String, hostPrefix: String = "", path: String,
         query: [(name: String, value: String)] = [], headers: HTTPHeaders, body: Data,
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30), limiter: RateLimiter?
     ) async throws -> HTTPResponse {
         let endpoint = endpoint(for: service)
         let fullPath = endpoint.basePath + path
@@ -116,7 +119,6 @@ public final class AWSClient: Sendable {
         let signer = SigV4Signer(
             credentials: credentials, region: endpoint.signingRegion, signingName: service.signingName, keyCache: keyCache)
 
-        let limiter = pacing[service]
         return try await retryStrategy.run {
             try await limiter?.waitForTurn()
             var signedHeaders = headers

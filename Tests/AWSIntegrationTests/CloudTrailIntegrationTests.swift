@@ -60,6 +60,26 @@ import Testing
         #expect(try stats()["throttled"] as! Int > throttledBefore)
     }
 
+    @Test func readersSharingTheLimitAllFinish() async throws {
+        _ = try seedSignIns(user: unique("user"))
+        let credentials = try rig.credentials(policy: [allow(["cloudtrail:LookupEvents"])])
+        let throttledBefore = try stats()["throttled"] as! Int
+        // Four readers with clients of their own, as four functions in one account: each paces
+        // itself below the limit, together they overrun the 2 a second the fake allows.
+        let readers = try (0..<4).map { _ in CloudTrailClient(client: try rig.client(credentials)) }
+        let start = Date().addingTimeInterval(-4 * 86_400)
+
+        let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+            for cloudTrail in readers {
+                group.addTask { try await cloudTrail.lookupEvents(attribute: nil, start: start, end: Date()).all().count }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+
+        #expect(counts == [120, 120, 120, 120])
+        #expect(try stats()["throttled"] as! Int > throttledBefore, "the readers contended for the limit")
+    }
+
     @Test func lakeQueryIsPolledToFinishedAndReadInPages() async throws {
         let user = unique("user")
         _ = try seedSignIns(user: user)

@@ -84,9 +84,14 @@ public struct CloudTrailClient: CloudTrailAPI {
     /// LookupEvents allows 2 requests a second per account and region: pace them rather than
     /// lean on throttling errors, a tenth below the limit so that network jitter, which can
     /// bring two requests closer at the service than they left here, does not cross it.
+    /// Every other reader in the account shares that limit (the other monitor, on the same
+    /// schedule; a person in the console), so when throttled all the same the pace slows (the
+    /// limiter adapts) and a page keeps its turn for up to `contendedRounds` rounds of the
+    /// usual retries rather than failing the whole read after three attempts.
     let lookupRate: RateLimiter
+    static let contendedRounds = 5
 
-    public init(client: AWSClient, lookupRate: RateLimiter = RateLimiter(perSecond: 1.8)) {
+    public init(client: AWSClient, lookupRate: RateLimiter = RateLimiter(perSecond: 1.8, adaptive: true)) {
         self.client = client
         self.lookupRate = lookupRate
     }
@@ -104,9 +109,17 @@ public struct CloudTrailClient: CloudTrailAPI {
         struct Output: Decodable { let Events: [Event]?; let NextToken: String? }
         let attributes = attribute.map { [Attribute(AttributeKey: $0.key, AttributeValue: $0.value)] }
         return Paginator("CloudTrail LookupEvents") { [client, lookupRate] token in
-            try await lookupRate.waitForTurn()
             let input = Input(LookupAttributes: attributes, StartTime: AWSTimestamp(start), EndTime: AWSTimestamp(end), NextToken: token)
-            let page = try await client.json(.cloudTrail, "LookupEvents", input, as: Output.self)
+            var round = 1
+            let page: Output
+            while true {
+                do {
+                    page = try await client.json(.cloudTrail, "LookupEvents", input, as: Output.self, pacedBy: lookupRate)
+                    break
+                } catch let error where RetryKind(error) == .throttling && round < Self.contendedRounds {
+                    round += 1
+                }
+            }
             let events = try (page.Events ?? []).map { event in
                 do {
                     let record = try JSONDecoder().decode(CloudTrailRecord.self, from: Data(event.CloudTrailEvent.utf8))
