@@ -154,6 +154,8 @@ extension LambdaRuntime {
             let http = try CurlHTTPClient(configuration: .init(maxConnectionsPerHost: 1, connectionCacheSize: 1))
             let runtime = try LambdaRuntime(environment: environment, httpClient: http, logger: logger)
             try await runtime.run(makeHandler)
+        } catch is LambdaRuntimeExit {
+            exit(1)  // run(_:) has logged why
         } catch {
             logger.critical("Exiting: \(error)")
             exit(1)
