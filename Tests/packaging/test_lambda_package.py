@@ -3,6 +3,7 @@ library for each way a package can fail to load on provided.al2023, and zips mus
 reproducible."""
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
 import zipfile
@@ -69,3 +70,35 @@ def test_zips_are_byte_identical_for_identical_inputs(tmp_path):
                                               ("GLIBCXX_3.4.29", False), ("GLIBCXX_3.4.30", True), ("OPENSSL_3.0.0", False)])
 def test_version_ceiling(version, expected):
     assert lambda_package.too_new(version) is expected
+
+
+# --- the layer scripts/package built (scripts/test packages before it runs these) ---------------
+
+LAYER_ZIP = ROOT / ".build" / "lambda" / "runtime-libs-layer.zip"
+
+
+class VersionInfo(ctypes.Structure):
+    """The head of libcurl's curl_version_info_data, as far as the protocols."""
+    _fields_ = [("age", ctypes.c_int), ("version", ctypes.c_char_p), ("version_num", ctypes.c_uint),
+                ("host", ctypes.c_char_p), ("features", ctypes.c_int), ("ssl_version", ctypes.c_char_p),
+                ("ssl_version_num", ctypes.c_long), ("libz_version", ctypes.c_char_p),
+                ("protocols", ctypes.POINTER(ctypes.c_char_p))]
+
+
+def test_the_layer_holds_one_libcurl_for_http_and_https_over_openssl(tmp_path):
+    with zipfile.ZipFile(LAYER_ZIP) as archive:
+        assert archive.namelist() == ["lib/libcurl-https.so.4"]
+        archive.extractall(tmp_path)
+    library = tmp_path / "lib" / "libcurl-https.so.4"
+    assert lambda_package.soname(library) == "libcurl-https.so.4"
+    assert set(lambda_package.needed(library)) == {"libssl.so.3", "libcrypto.so.3", "libc.so.6"}
+
+    curl = ctypes.CDLL(str(library), mode=ctypes.RTLD_LOCAL)
+    curl.curl_version_info.restype = ctypes.POINTER(VersionInfo)
+    info = curl.curl_version_info(10).contents  # CURLVERSION_TENTH
+    protocols = []
+    while info.protocols[len(protocols)]:
+        protocols.append(info.protocols[len(protocols)].decode())
+    assert sorted(protocols) == ["http", "https"]
+    assert info.ssl_version.decode().startswith("OpenSSL/3.")
+    assert info.libz_version is None
