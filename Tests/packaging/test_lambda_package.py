@@ -66,6 +66,24 @@ def test_zips_are_byte_identical_for_identical_inputs(tmp_path):
         assert archive.getinfo("bootstrap").external_attr >> 16 & 0o777 == 0o755
 
 
+def test_two_builds_differing_only_in_swifts_module_hash_package_alike(tmp_path):
+    # As swiftc does: a random 16-byte module hash in .swift_modhash, hashed into the build id.
+    builds = []
+    for name, stamp in (("first", "0123456789abcdef"), ("second", "fedcba9876543210")):
+        (tmp_path / name).mkdir()
+        binary = compile_c(tmp_path / name, "bootstrap", f'__attribute__((section(".swift_modhash"), used)) static const char hash[16] = "{stamp}";\n'
+                           "int main(void) { return 0; }\n", "-Wl,--build-id=sha1")
+        subprocess.run(["strip", "--strip-all", str(binary)], check=True)
+        builds.append(binary)
+    assert builds[0].read_bytes() != builds[1].read_bytes()
+    for binary in builds:
+        lambda_package.make_deterministic(binary)
+    assert builds[0].read_bytes() == builds[1].read_bytes()
+    offset, size = lambda_package.section_extents(builds[0])[".swift_modhash"]
+    assert builds[0].read_bytes()[offset:offset + size] == bytes(size)
+    assert subprocess.run([str(builds[0])]).returncode == 0
+
+
 @pytest.mark.parametrize("version,expected", [("GLIBC_2.34", False), ("GLIBC_2.35", True), ("GLIBC_2.2.5", False),
                                               ("GLIBCXX_3.4.29", False), ("GLIBCXX_3.4.30", True), ("OPENSSL_3.0.0", False)])
 def test_version_ceiling(version, expected):

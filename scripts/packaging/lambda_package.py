@@ -7,7 +7,7 @@ everything in the packages loads there.
 
 `build` writes <out>/<product>.zip (a stripped `bootstrap`, mode 755) and
 <out>/runtime-libs-layer.zip (`lib/`: the given libcurl and what it needs beyond the image). Zips are
-reproducible: fixed timestamps, sorted entries, fixed modes.
+reproducible: fixed timestamps, sorted entries, fixed modes, and no per-compile module hash.
 
 `check` fails, naming the file and the symbol or library, when any bootstrap or layer library
 needs a library that is neither in the layer nor provided by the image
@@ -18,10 +18,12 @@ bootstrap's --self-check with the library path limited to the layer.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -82,6 +84,32 @@ def too_new(version: str) -> bool:
 # --- build ---------------------------------------------------------------------------------------
 
 
+def section_extents(path: Path) -> dict[str, tuple[int, int]]:
+    """Each section's (file offset, size), by name."""
+    found = {}
+    for match in re.finditer(r"\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)", run("readelf", "-SW", str(path))):
+        found[match.group(1)] = (int(match.group(2), 16), int(match.group(3), 16))
+    return found
+
+
+def make_deterministic(path: Path) -> None:
+    """swiftc stamps every compile with a random module hash (`.swift_modhash`, which nothing reads
+    at run time), and the linker's build id hashes it in: two builds of the same sources differ in
+    those bytes alone. The first is zeroed, the second derived again from everything else."""
+    sections = section_extents(path)
+    data = bytearray(path.read_bytes())
+    if ".swift_modhash" in sections:
+        offset, size = sections[".swift_modhash"]
+        data[offset:offset + size] = bytes(size)
+    if ".note.gnu.build-id" in sections:
+        offset, _ = sections[".note.gnu.build-id"]
+        name_size, id_size, _ = struct.unpack_from("<III", data, offset)
+        start = offset + 12 + (name_size + 3) // 4 * 4
+        data[start:start + id_size] = bytes(id_size)
+        data[start:start + id_size] = hashlib.sha1(data).digest()[:id_size]
+    path.write_bytes(data)
+
+
 def write_zip(destination: Path, files: dict[str, tuple[Path, int]]) -> None:
     """A zip of `files` (name -> (source, mode)) that is byte-identical for identical inputs."""
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +140,7 @@ def build(bin_dir: Path, libcurl: Path, out: Path, products: list[str]) -> None:
             stripped = Path(scratch) / product
             shutil.copyfile(bin_dir / product, stripped)
             run("strip", "--strip-all", str(stripped))
+            make_deterministic(stripped)
             write_zip(out / f"{product}.zip", {"bootstrap": (stripped, 0o755)})
         libraries = layer_libraries(libcurl, provided_libraries())
         write_zip(out / f"{LAYER}.zip", {f"lib/{name}": (path, 0o644) for name, path in libraries.items()})
