@@ -38,16 +38,6 @@ OTHER_STORE = "d-0123456789"
 # --- helpers ----------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
 def scan_pages(state, table: str) -> int:
     dynamodb = rig.client(state, "dynamodb")
     pages, start = 0, None
