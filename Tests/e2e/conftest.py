@@ -93,6 +93,24 @@ def new_table(rig_path: Path, items: list[dict[str, str]] = ()) -> str:
     return table
 
 
+def create_store_user(state, store_id: str, prefix: str = "user") -> dict:
+    """A user as the console makes one: name, display name, email; returns its real id and names."""
+    user_name = unique(prefix)
+    display_name = f"{prefix.title()} {user_name[-10:]}"
+    user_id = rig.client(state, "identitystore").create_user(
+        IdentityStoreId=store_id, UserName=user_name, DisplayName=display_name,
+        Name={"GivenName": prefix.title(), "FamilyName": user_name[-10:]},
+        Emails=[{"Value": f"{user_name}@example.com", "Type": "work", "Primary": True}],
+    )["UserId"]
+    return {"userId": user_id, "userName": user_name, "displayName": display_name}
+
+
+def environment_for(state, sso, rig_path, product: str, table: str, **variables) -> dict:
+    """What the writer or the cleaner gets: its own credentials for `table`, and the store."""
+    credentials = function_credentials(rig_path, product, policy_values(state, sso, registry_table=table))
+    return function_environment(state, credentials, REGISTRY_TABLE=table, IDENTITY_STORE_ID=sso["identityStoreId"], **variables)
+
+
 def table_items(state: dict, table: str) -> dict[str, dict[str, str]]:
     """Every item, consistent read, all pages: {UserId: {attribute: string value}}."""
     dynamodb = rig.client(state, "dynamodb")

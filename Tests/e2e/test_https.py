@@ -5,20 +5,16 @@ through AWS_CA_BUNDLE, refused without it.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from conftest import (
     ROOT,
+    create_store_user,
+    environment_for,
     eventbridge,
-    function_credentials,
-    function_environment,
     new_table,
-    policy_values,
-    rig,
     table_items,
-    unique,
+    utc_now,
 )
 
 import cloudtrail_events as ct  # noqa: E402  (conftest put scripts/rig on sys.path)
@@ -49,17 +45,12 @@ def writer_case(rig_path, state, sso, front, **variables):
     """A new store user, its CreateUser event, an empty table, and the writer's environment with
     every AWS endpoint on the TLS front."""
     store = sso["identityStoreId"]
-    user_name = unique("tls")
-    user_id = rig.client(state, "identitystore").create_user(
-        IdentityStoreId=store, UserName=user_name, DisplayName="TLS User",
-        Name={"GivenName": "TLS", "FamilyName": "User"})["UserId"]
+    user = create_store_user(state, store, "tls")
     table = new_table(rig_path)
-    credentials = function_credentials(rig_path, "registry-writer", policy_values(state, sso, registry_table=table))
-    environment = function_environment(state, credentials, REGISTRY_TABLE=table, IDENTITY_STORE_ID=store, **variables)
+    environment = environment_for(state, sso, rig_path, "registry-writer", table, **variables)
     environment["AWS_ENDPOINT_URL"] = front.url
-    record = ct.create_user("identitystore", user_id, user_name,
-                            dt.datetime.now(dt.timezone.utc).replace(microsecond=0), identity_store_id=store)
-    return user_id, table, environment, eventbridge(record)
+    record = ct.create_user("identitystore", user["userId"], user["userName"], utc_now(), identity_store_id=store)
+    return user["userId"], table, environment, eventbridge(record)
 
 
 def test_the_shipped_writer_speaks_https_to_a_peer_it_trusts(rig_path, state, sso, front, authority, packages):

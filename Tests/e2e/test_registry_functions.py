@@ -13,15 +13,14 @@ import pytest
 
 from conftest import (
     SCHEDULED_EVENT,
+    create_store_user,
+    environment_for,
     eventbridge,
-    function_credentials,
-    function_environment,
     log_lines,
     ISO_SECOND,
     iso,
     new_table,
     parse_iso,
-    policy_values,
     rig,
     run_function,
     table_items,
@@ -63,18 +62,6 @@ def store_users(state, store_id: str) -> dict[str, dict]:
     return {user["UserId"]: user for page in paginator.paginate(IdentityStoreId=store_id) for user in page["Users"]}
 
 
-def create_store_user(state, store_id: str, prefix: str = "user") -> dict:
-    """A user as the console makes one: name, display name, email; returns its real id and names."""
-    user_name = unique(prefix)
-    display_name = f"{prefix.title()} {user_name[-10:]}"
-    user_id = rig.client(state, "identitystore").create_user(
-        IdentityStoreId=store_id, UserName=user_name, DisplayName=display_name,
-        Name={"GivenName": prefix.title(), "FamilyName": user_name[-10:]},
-        Emails=[{"Value": f"{user_name}@example.com", "Type": "work", "Primary": True}],
-    )["UserId"]
-    return {"userId": user_id, "userName": user_name, "displayName": display_name}
-
-
 def delete_store_user(state, store_id: str, user_id: str) -> None:
     rig.client(state, "identitystore").delete_user(IdentityStoreId=store_id, UserId=user_id)
 
@@ -84,11 +71,6 @@ def registry_item(user_id: str, user_name: str, store_id: str, origin: str, **da
             "UpdatedAt": "2026-01-05T08:00:00Z"}
     item.update({name: value for name, value in dates.items() if value is not None})
     return item
-
-
-def environment_for(state, sso, rig_path, product: str, table: str, **variables) -> dict:
-    credentials = function_credentials(rig_path, product, policy_values(state, sso, registry_table=table))
-    return function_environment(state, credentials, REGISTRY_TABLE=table, IDENTITY_STORE_ID=sso["identityStoreId"], **variables)
 
 
 def run(product: str, events: list, environment: dict):
