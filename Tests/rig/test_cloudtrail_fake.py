@@ -35,8 +35,8 @@ import cloudtrail_events as ce  # noqa: E402
 KEY, SECRET = "AKIDCLOUDTRAILRIG001", "rig-secret-for-tests"
 STORE = "eds-rig-0000000001"
 STORE_ARN = f"arn:aws:cloudtrail:us-east-1:{ce.ACCOUNT_ID}:eventdatastore/{STORE}"
-TEST_CONFIG = {"lookupEventsRatePerSecond": 0, "lakeQueryRunningPolls": 2, "lakeQueryNeverFinishes": False,
-               "latencyMs": 0}
+TEST_CONFIG = {"lookupEventsRatePerSecond": 0, "throttleNextLookups": 0, "lakeQueryRunningPolls": 2,
+               "lakeQueryNeverFinishes": False, "latencyMs": 0}
 LONG_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 
 
@@ -201,6 +201,28 @@ def test_lookup_events_throttles_above_two_per_second_per_key(fake):
         time.sleep(0.6)
     stats = admin(fake, "GET", "/_fake/stats")
     assert stats["throttled"] == 1 and stats["operations"]["LookupEvents"] == 8
+
+
+def test_a_count_of_throttled_lookups_whatever_the_pace(fake):
+    admin(fake, "POST", "/_fake/keys", {"AKIDCLOUDTRAILRIG002": "second-secret"})
+    admin(fake, "POST", "/_fake/config", {"throttleNextLookups": 2})
+    first, second = client(fake), client(fake, key="AKIDCLOUDTRAILRIG002", secret="second-secret")
+    for ct in (first, second):  # the count is spent across keys, however slowly the calls come
+        with pytest.raises(ClientError) as err:
+            ct.lookup_events()
+        assert error_code(err) == "ThrottlingException"
+        time.sleep(1.1)
+    assert "Events" in first.lookup_events()
+    assert admin(fake, "GET", "/_fake/stats")["throttled"] == 2
+    assert admin(fake, "POST", "/_fake/config", {})["throttleNextLookups"] == 0
+
+
+def test_config_refuses_unknown_knobs_wrong_types_and_negative_counts(fake):
+    for body in ({"throttleNextLookups": -1}, {"lookupEventsRatePerSecond": "fast"}, {"unknown": 1}, [1]):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            admin(fake, "POST", "/_fake/config", body)
+        assert err.value.code == 400
+    assert admin(fake, "POST", "/_fake/config", {})["throttleNextLookups"] == 0
 
 
 # ---------------------------------------------------------------- authentication and protocol

@@ -37,7 +37,7 @@ JSON_11 = "application/x-amz-json-1.1"
 RETENTION_SECONDS = 90 * 86400  # LookupEvents only sees the last 90 days
 MAX_SKEW_SECONDS = 300
 DEFAULT_STORE = "eds-rig-0000000001"
-DEFAULT_CONFIG = {"lookupEventsRatePerSecond": 2, "lakeQueryRunningPolls": 2,
+DEFAULT_CONFIG = {"lookupEventsRatePerSecond": 2, "throttleNextLookups": 0, "lakeQueryRunningPolls": 2,
                   "lakeQueryNeverFinishes": False, "latencyMs": 0}
 STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,127}$")
 LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName",
@@ -343,11 +343,15 @@ class Fake:
             return handler(params if isinstance(params, dict) else {}, key_id)
 
     def throttle(self, key_id: str) -> None:
-        """More than lookupEventsRatePerSecond calls in any rolling second of one key: Rate exceeded."""
+        """Rate exceeded for more than lookupEventsRatePerSecond calls in any rolling second of one
+        key, and for the next throttleNextLookups calls of any key (a count, so tests of the retry
+        path do not depend on how fast a loaded machine sends)."""
         rate, now, window = self.config["lookupEventsRatePerSecond"], time.monotonic(), self.calls[key_id]
         while window and now - window[0] >= 1.0:
             window.popleft()
-        if rate and len(window) >= rate:
+        forced = self.config["throttleNextLookups"] > 0
+        if forced or (rate and len(window) >= rate):
+            self.config["throttleNextLookups"] -= forced
             self.stats["throttled"] += 1
             raise ApiError("ThrottlingException", "Rate exceeded")
         window.append(now)
@@ -490,7 +494,8 @@ class Fake:
         return {"total": 0}
 
     def set_config(self, data) -> dict:
-        if not isinstance(data, dict) or any(type(v) is not type(DEFAULT_CONFIG.get(k)) for k, v in data.items()):
+        if not isinstance(data, dict) or any(type(v) is not type(DEFAULT_CONFIG.get(k)) or (type(v) is int and v < 0)
+                                             for k, v in data.items()):
             raise ApiError("ValidationException", f"Expected some of {json.dumps(DEFAULT_CONFIG)} (same types).")
         self.config.update(data)
         return dict(self.config)
