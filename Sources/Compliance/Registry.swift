@@ -15,10 +15,11 @@ public enum EvidenceKind: Sendable, Hashable {
 }
 
 /// The registry of Identity Center users. Every write is idempotent and never moves data back:
-/// a replayed or late event cannot duplicate a user, move `CreatedAt` later or forget evidence.
+/// a replayed or late event cannot duplicate a user, move `CreatedAt` or forget evidence.
 public protocol Registry: Sendable {
     /// Records a user from a CreateUser event: names and store refreshed, `Origin` kept when the
-    /// user is already known, `CreatedAt` only ever moved earlier, history dates untouched.
+    /// user is already known (unless only a reconcile knew it), `CreatedAt` written only where there
+    /// is none, history dates untouched.
     func register(_ user: RegistryUser) async throws
     /// Adds a user found by a reconcile; false when the user was already there.
     func addIfMissing(_ user: RegistryUser) async throws -> Bool
@@ -48,15 +49,22 @@ public struct DynamoDBRegistry: Registry {
                 ":userName": .string(user.userName), ":store": .string(user.identityStoreId),
                 ":updatedAt": .string(ISO8601UTC.format(user.updatedAt)), ":origin": .string(user.origin.rawValue),
             ])
+        if let createdAt = user.createdAt {
+            update.expression += ", CreatedAt = if_not_exists(CreatedAt, :createdAt)"
+            update.values[":createdAt"] = .string(ISO8601UTC.format(createdAt))
+        }
         setOrRemoveDisplayName(user.displayName, in: &update)
-        try await dynamoDB.updateItem(table: table, key: key(user.userId), update: update, condition: nil)
+        let stored = try await dynamoDB.updateItem(table: table, key: key(user.userId), update: update, condition: nil)
 
-        guard let createdAt = user.createdAt else { return }
-        let earlier = DynamoDBExpression(
-            "attribute_not_exists(CreatedAt) OR CreatedAt > :createdAt", values: [":createdAt": .string(ISO8601UTC.format(createdAt))])
+        // A reconcile found the user before its CreateUser event arrived: only the event knows how
+        // the user was made, and a SCIM user must not be left to the password monitor.
+        let reconciled = UserOrigin.reconcile.rawValue
+        guard stored[RegistryAttribute.origin]?.stringValue == reconciled, user.origin != .reconcile else { return }
         try await ignoringConditionFailure {
             try await dynamoDB.updateItem(
-                table: table, key: key(user.userId), update: DynamoDBExpression("SET CreatedAt = :createdAt"), condition: earlier)
+                table: table, key: key(user.userId),
+                update: DynamoDBExpression("SET Origin = :origin", values: [":origin": .string(user.origin.rawValue)]),
+                condition: DynamoDBExpression("Origin = :reconciled", values: [":reconciled": .string(reconciled)]))
         }
     }
 

@@ -21,7 +21,8 @@ final class InMemoryRegistry: Registry {
             entry.displayName = user.displayName
             entry.identityStoreId = user.identityStoreId
             entry.updatedAt = user.updatedAt
-            if let created = user.createdAt, entry.createdAt.map({ created < $0 }) ?? true { entry.createdAt = created }
+            if entry.origin == .reconcile { entry.origin = user.origin }
+            entry.createdAt = entry.createdAt ?? user.createdAt
             users[user.userId] = entry
         }
     }

@@ -41,15 +41,26 @@ let directoryUsers = [
         #expect(entry.identityStoreId == store)
     }
 
-    @Test func replayedAndLateEventsNeverMoveCreatedAtLaterNorTouchHistory() async throws {
+    @Test func replayedAndLateEventsNeverMoveCreatedAtNorTouchHistory() async throws {
         let registry = InMemoryRegistry([user("id-console", "ada", created: "2026-10-01T00:00:00Z", signIn: "2026-11-15T00:00:00Z")])
         let writer = try makeWriter(registry: registry, directory: directoryUsers)
-        _ = try await writer.handle(try decodeEvent(consoleCreate))
-        _ = try await writer.handle(try decodeEvent(consoleCreate))
+        let earlierDated = consoleCreate.replacing("2026-11-01T10:00:00Z", with: "2026-09-01T10:00:00Z")
+        for event in [consoleCreate, consoleCreate, earlierDated] {
+            _ = try await writer.handle(try decodeEvent(event))
+        }
         #expect(registry.count == 1)
         #expect(registry["id-console"]?.createdAt == date("2026-10-01T00:00:00Z"))
         #expect(registry["id-console"]?.lastSignInAt == date("2026-11-15T00:00:00Z"))
         #expect(registry["id-console"]?.displayName == "Ada L")
+    }
+
+    @Test func anEventAfterTheReconcileGivesTheUserItsOriginAndCreationDate() async throws {
+        let registry = InMemoryRegistry([user("id-scim", "cyd", origin: .reconcile, signIn: "2026-11-15T00:00:00Z")])
+        _ = try await makeWriter(registry: registry, directory: directoryUsers).handle(try decodeEvent(scimCreate))
+        let entry = try #require(registry["id-scim"])
+        #expect(entry.origin == .scim)
+        #expect(entry.createdAt == date("2026-11-03T10:00:00Z"))
+        #expect(entry.lastSignInAt == date("2026-11-15T00:00:00Z"))
     }
 
     @Test(arguments: [

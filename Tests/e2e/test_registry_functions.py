@@ -134,7 +134,7 @@ def test_writer_registers_a_created_user_from_each_source(rig_path, state, sso, 
     }
 
 
-def test_writer_is_idempotent_and_only_moves_created_at_earlier(rig_path, state, sso, store):
+def test_writer_is_idempotent_and_never_moves_created_at(rig_path, state, sso, store):
     table = new_table(rig_path)
     user = create_store_user(state, store, "replayed")
     environment = environment_for(state, sso, rig_path, "registry-writer", table)
@@ -162,7 +162,7 @@ def test_writer_is_idempotent_and_only_moves_created_at_earlier(rig_path, state,
     assert (item["LastSignInAt"], item["LastPasswordChangeAt"]) == (signed_in, changed)
     assert item["Origin"] == "api"
 
-    # A later-dated event must not move CreatedAt later; a late event dated earlier moves it earlier.
+    # A late event, dated later or earlier, never moves CreatedAt.
     later = ct.create_user("identitystore", user["userId"], user["userName"], first_time + dt.timedelta(hours=6),
                            identity_store_id=store)
     earlier_time = first_time - dt.timedelta(hours=1, minutes=30)
@@ -177,7 +177,7 @@ def test_writer_is_idempotent_and_only_moves_created_at_earlier(rig_path, state,
     items = table_items(state, table)
     assert list(items) == [user["userId"]]
     item = items[user["userId"]]
-    assert item["CreatedAt"] == iso(earlier_time)
+    assert item["CreatedAt"] == iso(first_time)
     assert (item["LastSignInAt"], item["LastPasswordChangeAt"]) == (signed_in, changed)
     assert (item["UserName"], item["DisplayName"], item["IdentityStoreId"], item["Origin"]) == (
         user["userName"], user["displayName"], store, "api")
@@ -185,7 +185,7 @@ def test_writer_is_idempotent_and_only_moves_created_at_earlier(rig_path, state,
 
 def test_writer_dates_a_user_a_reconcile_found_first(rig_path, state, sso, store):
     """The reconcile found the user before its CreateUser event arrived (events are best effort):
-    the event brings the creation date the reconcile could not know, and history stays."""
+    the event brings the creation date and the origin the reconcile could not know, and history stays."""
     table = new_table(rig_path)
     user = create_store_user(state, store, "early")
     found = registry_item(user["userId"], user["userName"], store, "reconcile", LastSignInAt="2026-11-01T08:00:00Z")
@@ -200,7 +200,7 @@ def test_writer_dates_a_user_a_reconcile_found_first(rig_path, state, sso, store
     assert result.invocations[0].status == "success", result.invocations[0].error
     item = table_items(state, table)[user["userId"]]
     assert_updated_at(item, started, finished)
-    assert item["CreatedAt"] == iso(created)
+    assert (item["CreatedAt"], item["Origin"]) == (iso(created), "console")
     assert item["LastSignInAt"] == found["LastSignInAt"]
     assert (item["UserName"], item["DisplayName"], item["IdentityStoreId"]) == (user["userName"], user["displayName"], store)
 
