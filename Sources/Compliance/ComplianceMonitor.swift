@@ -14,6 +14,8 @@ public struct MonitorSummary: Sendable, Encodable {
     /// SCIM users the password monitor leaves to their identity provider.
     public let skipped: Int
     public let excluded: Int
+    /// Items recorded for another identity store: not this store's users, so not judged here.
+    public let otherStore: Int
     public let evidenceRecorded: Int
     public let messagesSent: Int
 }
@@ -47,7 +49,13 @@ public struct ComplianceMonitor: Sendable {
     public func run(_ request: MonitorRequest, deadline: Date?) async throws -> MonitorSummary {
         let asOf = request.asOf ?? now()
         let control = configuration.control
-        let registered = try await registry.allUsers().filter { $0.identityStoreId == configuration.identityStoreId }
+        let everyone = try await registry.allUsers()
+        // An item with no store recorded (written by an older tool) is judged: never a silent skip.
+        let registered = everyone.filter { $0.identityStoreId == configuration.identityStoreId || $0.identityStoreId.isEmpty }
+        let otherStore = everyone.count - registered.count
+        if otherStore > 0 {
+            logger.warning("\(otherStore) registry users belong to another identity store than \(configuration.identityStoreId): not judged here")
+        }
         let excluded = registered.filter(isExcluded)
         let skipped = control == .passwordExpiry ? registered.filter { $0.origin == .scim && !isExcluded($0) } : []
         let judged = registered.filter { !isExcluded($0) && !(control == .passwordExpiry && $0.origin == .scim) }
@@ -76,7 +84,8 @@ public struct ComplianceMonitor: Sendable {
             alertType: control.rawValue, asOf: ISO8601UTC.format(asOf), activitySource: configuration.activitySource.name,
             dryRun: request.dryRun, usersChecked: judged.count,
             expired: verdicts.count { $0.status == .expired }, warning: verdicts.count { $0.status == .warning },
-            skipped: skipped.count, excluded: excluded.count, evidenceRecorded: evidenceRecorded, messagesSent: messagesSent)
+            skipped: skipped.count, excluded: excluded.count, otherStore: otherStore, evidenceRecorded: evidenceRecorded,
+            messagesSent: messagesSent)
         logger.info(
             "\(control.rawValue): \(summary.usersChecked) users checked as of \(summary.asOf), \(summary.expired) expired, \(summary.warning) warning, \(summary.skipped) skipped (SCIM), \(summary.excluded) excluded, \(summary.messagesSent) alert messages sent\(request.dryRun ? " (dry run: nothing sent or written)" : "")")
         for flagged in verdicts where flagged.status != .compliant {

@@ -191,6 +191,19 @@ struct AlertBody: Decodable {
         #expect(body.identityStoreId == store)
     }
 
+    @Test func anItemWithNoStoreIsJudgedAndAnotherStoresIsCountedNotJudged() async throws {
+        var unrecorded = user("id-imported", "imported", created: "2025-01-01T00:00:00Z")
+        unrecorded.identityStoreId = ""
+        var foreign = user("id-foreign", "foreign", created: "2025-01-01T00:00:00Z")
+        foreign.identityStoreId = "d-9999999999"
+        let queue = RecordingQueue()
+        let summary = try await makeMonitor(.inactivity, registry: InMemoryRegistry([unrecorded, foreign]), queue: queue)
+            .run(MonitorRequest(), deadline: nil)
+        #expect((summary.usersChecked, summary.expired, summary.otherStore) == (1, 1, 1))
+        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(queue.bodies.first).utf8))
+        #expect(body.users.map(\.userId) == ["id-imported"])
+    }
+
     @Test func inactivityJudgesScimUsersToo() async throws {
         let registry = InMemoryRegistry([user("id-scim", "scim", origin: .scim, created: "2025-01-01T00:00:00Z")])
         let summary = try await makeMonitor(.inactivity, registry: registry).run(MonitorRequest(), deadline: nil)
