@@ -130,7 +130,7 @@ public final class AWSClient: Sendable {
             let response = try await http.execute(
                 HTTPRequest(method: method, url: url, headers: signedHeaders, body: body, timeout: timeout))
             guard (200..<300).contains(response.status) else {
-                let error = AWSServiceError(service: service, operation: operation, response: response)
+                let error = AWSServiceError(service: service, operation: operation, response: response, signedWith: credentials)
                 if RetryKind(error) == .throttling { await limiter?.didThrottle() }
                 throw error
             }

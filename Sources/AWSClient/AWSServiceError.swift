@@ -25,8 +25,9 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
         return "\(service) \(operation) failed: \(code): \(message) (HTTP \(httpStatus)\(request))"
     }
 
-    /// Reads the error out of a non-2xx response, in the service's protocol.
-    init(service: AWSService, operation: String, response: HTTPResponse) {
+    /// Reads the error out of a non-2xx response, in the service's protocol, with no word of the
+    /// credentials that signed the request.
+    init(service: AWSService, operation: String, response: HTTPResponse, signedWith credentials: AWSCredentials) {
         let requestId = response.headers["x-amzn-RequestId"] ?? response.headers["x-amz-request-id"]
         var code: String?
         var message: String?
@@ -45,7 +46,7 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
         self.init(
             service: service.id, operation: operation,
             code: code.map(Self.sanitizedCode) ?? "HTTP\(response.status)",
-            message: message ?? fallbackMessage,
+            message: credentials.redacting(message ?? fallbackMessage),
             requestId: requestId, httpStatus: response.status)
     }
 

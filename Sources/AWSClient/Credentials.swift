@@ -17,6 +17,12 @@ public struct AWSCredentials: Sendable, CustomStringConvertible {
         "AWSCredentials(accessKeyId: \(accessKeyId), secretAccessKey: <redacted>, sessionToken: \(sessionToken == nil ? "none" : "<redacted>"))"
     }
 
+    /// `text` with the secret and the session token blanked out: some services quote the request's
+    /// canonical form, token header and all, in their signature errors.
+    func redacting(_ text: String) -> String {
+        [secretAccessKey, sessionToken].compactMap { $0.nonEmpty }.reduce(text) { $0.replacing($1, with: "<redacted>") }
+    }
+
     /// As the AWS SDKs look them up: the environment's `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, else the profile `AWS_PROFILE` (or
     /// `default`) of the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE` or

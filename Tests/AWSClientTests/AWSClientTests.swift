@@ -123,6 +123,28 @@ let success = Reply.json(200, #"{"name":"ok"}"#)
         #expect(RetryStrategy(random: { 0 }).backoff(beforeRetry: 4) == .zero)
     }
 
+    @Test func anAdaptiveLimiterSlowsWhenThrottledAndWinsTheRateBackOnSuccess() async throws {
+        let limiter = RateLimiter(perSecond: 1000, adaptive: true)
+        let server = try scriptedServer([throttled, throttled, success])
+        let client = try AWSClient(
+            credentials: testCredentials, region: "eu-west-1",
+            endpointResolver: EndpointResolver(region: "eu-west-1", environment: ["AWS_ENDPOINT_URL": server.baseURL]),
+            http: CurlHTTPClient(), retryStrategy: RetryStrategy(sleeper: RecordingSleeper()), logger: Logger(label: "test"),
+            pacing: [.ssoAdmin: limiter])
+
+        _ = try await client.json(.ssoAdmin, "ListInstances", Item(name: "x"), as: Item.self)
+
+        // Two cuts of 30 %, then one success's 2 % of the ceiling back.
+        #expect(abs(await limiter.rate - (1000 * 0.7 * 0.7 + 20)) < 1e-9)
+        for _ in 0..<50 { await limiter.didSucceed() }
+        #expect(await limiter.rate == 1000, "never above the configured ceiling")
+        for _ in 0..<100 { await limiter.didThrottle() }
+        #expect(await limiter.rate == 50, "never below 5 % of it")
+        let fixed = RateLimiter(perSecond: 1000)
+        await fixed.didThrottle()
+        #expect(await fixed.rate == 1000, "a fixed limiter does not adapt")
+    }
+
     @Test func maxAttemptsComesFromTheEnvironment() throws {
         #expect(try RetryStrategy(environment: ["AWS_MAX_ATTEMPTS": "5"]).maxAttempts == 5)
         #expect(try RetryStrategy(environment: [:]).maxAttempts == 3)
@@ -134,7 +156,17 @@ let success = Reply.json(200, #"{"name":"ok"}"#)
     func decode(_ service: AWSService, status: Int, body: String, headers: [(String, String)] = []) -> AWSServiceError {
         AWSServiceError(
             service: service, operation: "Op",
-            response: HTTPResponse(status: status, headers: HTTPHeaders(headers.map { (name: $0.0, value: $0.1) }), body: Data(body.utf8)))
+            response: HTTPResponse(status: status, headers: HTTPHeaders(headers.map { (name: $0.0, value: $0.1) }), body: Data(body.utf8)),
+            signedWith: testCredentials)
+    }
+
+    @Test func theSecretAndTheSessionTokenNeverReachTheMessage() {
+        let quoted = decode(
+            .sqs, status: 403,
+            body: #"{"__type":"SignatureDoesNotMatch","message":"Canonical String:\nx-amz-security-token:token-value\nkey secret-value-never-logged"}"#)
+        #expect(quoted.message == "Canonical String:\nx-amz-security-token:<redacted>\nkey <redacted>")
+        let unparsed = decode(.s3, status: 502, body: "proxy saw token-value")
+        #expect(unparsed.message == "proxy saw <redacted>")
     }
 
     @Test func identityStoreNotFound() {
@@ -192,6 +224,56 @@ let success = Reply.json(200, #"{"name":"ok"}"#)
         #expect(error.code == "HTTP502")
         #expect(error.message == "<html>Bad Gateway</html>")
         #expect(RetryKind(error) == .transient)
+    }
+}
+
+@Suite struct BatchTests {
+    func entryIds(_ request: ReceivedRequest) throws -> [String] {
+        let input = try JSONSerialization.jsonObject(with: request.body) as! [String: Any]
+        return (input["Entries"] as! [[String: Any]]).map { $0["Id"] as! String }
+    }
+
+    @Test func sqsSendsAgainOnlyTheEntriesThatFailedThroughNoFaultOfOurs() async throws {
+        let server = try scriptedServer([
+            .json(200, #"{"Successful":[{"Id":"0","MessageId":"m0"},{"Id":"2","MessageId":"m2"}],"Failed":[{"Id":"1","SenderFault":false,"Code":"InternalError"}]}"#),
+            .json(200, #"{"Successful":[{"Id":"1","MessageId":"m1"}]}"#),
+        ])
+        let sleeper = RecordingSleeper()
+        let sqs = SQSClient(client: try makeClient(server, sleeper: sleeper))
+
+        let ids = try await sqs.sendMessageBatch(queueUrl: "https://sqs/q", bodies: ["a", "b", "c"])
+
+        #expect(ids == ["m0", "m1", "m2"], "in the order of the bodies")
+        #expect(try server.requests.map(entryIds) == [["0", "1", "2"], ["1"]])
+        #expect(sleeper.delays.count == 1, "after a backoff")
+    }
+
+    @Test func sqsRefusesAtOnceWhatItsSenderGotWrong() async throws {
+        let server = try scriptedServer([
+            .json(200, #"{"Successful":[{"Id":"0","MessageId":"m0"}],"Failed":[{"Id":"1","SenderFault":true,"Code":"InvalidMessageContents","Message":"bad char"}]}"#),
+        ])
+        let error = await #expect(throws: SQSBatchError.self) {
+            _ = try await SQSClient(client: try makeClient(server)).sendMessageBatch(queueUrl: "https://sqs/q", bodies: ["a", "\u{0}"])
+        }
+        #expect(error?.failures == ["entry 1: InvalidMessageContents: bad char"])
+        #expect(server.requests.count == 1)
+    }
+
+    @Test func dynamoDBSendsUnprocessedItemsAgainThenGivesUpNamingTheCount() async throws {
+        let unprocessed = #"{"UnprocessedItems":{"t":[{"DeleteRequest":{"Key":{"UserId":{"S":"u2"}}}}]}}"#
+        let server = try scriptedServer([.json(200, unprocessed), .json(200, "{}")])
+        let requests = (1...3).map { DynamoDBWriteRequest.delete(key: ["UserId": .string("u\($0)")]) }
+        try await DynamoDBClient(client: try makeClient(server)).batchWrite(table: "t", requests: requests)
+        #expect(server.requests.count == 2)
+        #expect(String(decoding: server.requests[1].body, as: UTF8.self).contains(#""u2""#))
+        #expect(!String(decoding: server.requests[1].body, as: UTF8.self).contains(#""u1""#))
+
+        let stuck = try scriptedServer([.json(200, unprocessed)])
+        let error = await #expect(throws: UnprocessedItemsError.self) {
+            try await DynamoDBClient(client: try makeClient(stuck), maxUnprocessedRounds: 2).batchWrite(table: "t", requests: requests)
+        }
+        #expect(error?.remaining == 1)
+        #expect(stuck.requests.count == 3, "the first send and two more rounds")
     }
 }
 

@@ -82,6 +82,22 @@ import Testing
         #expect(try stats()["throttled"] as! Int > throttledBefore, "the readers contended for the limit")
     }
 
+    @Test func aSignatureErrorQuotingTheRequestNamesNoSecret() async throws {
+        let credentials = try rig.credentials(policy: [allow(["cloudtrail:LookupEvents"])])
+        let token = "IQoJb3JpZ2luX2VjEXAMPLE-session-token-\(unique("t"))"
+        let forged = AWSCredentials(accessKeyId: credentials.accessKeyId, secretAccessKey: "not-the-secret", sessionToken: token)
+        let cloudTrail = CloudTrailClient(client: try rig.client(forged))
+
+        let error = await #expect(throws: AWSServiceError.self) {
+            _ = try await cloudTrail.lookupEvents(attribute: nil, start: Date().addingTimeInterval(-3600), end: Date()).all()
+        }
+
+        #expect(error?.code == "InvalidSignatureException")
+        // The service quotes the canonical request, which carries the token header: still there, blanked.
+        #expect(error?.message.contains("x-amz-security-token:<redacted>") == true)
+        #expect(error.map { !"\($0)".contains(token) && !"\($0)".contains("not-the-secret") } == true)
+    }
+
     @Test func lakeQueryIsPolledToFinishedAndReadInPages() async throws {
         let user = unique("user")
         _ = try seedSignIns(user: user)
