@@ -26,12 +26,17 @@ public struct CredentialReportConfiguration: Sendable {
         bucket = try reader.required("REPORT_BUCKET")
         prefix = reader.optional("REPORT_PREFIX") ?? "credential_reports/"
         activitySource = try ActivitySourceChoice(reader)
-        let maximumLookback = activitySource == .lookupEvents ? 90 : 3650
-        lookbackDays = try reader.integer("REPORT_LOOKBACK_DAYS", default: 90, in: 1...maximumLookback)
+        lookbackDays = try reader.integer("REPORT_LOOKBACK_DAYS", default: 90, in: 1...activitySource.maximumLookbackDays)
         kmsKeyId = reader.optional("REPORT_KMS_KEY_ID")
         concurrency = try reader.integer("REPORT_CONCURRENCY", default: 8, in: 1...64)
         requestsPerSecond = try reader.integer("REPORT_REQUESTS_PER_SECOND", default: 20, in: 1...1000)
     }
+}
+
+/// A payload the report cannot honour as asked.
+public struct ReportRequestError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 public struct CredentialReportResult: Sendable, Encodable {
@@ -96,6 +101,13 @@ public struct CredentialReport: Sendable {
         let callsBefore = requestCount()
         let asOf = request.asOf ?? now()
         let lookbackDays = request.lookbackDays ?? configuration.lookbackDays
+        let source = configuration.activitySource
+        guard lookbackDays <= source.maximumLookbackDays else {
+            // Asked for more than the source holds, the report would silently cover less than it says.
+            throw ReportRequestError(
+                "lookbackDays \(lookbackDays) is more than the \(source.maximumLookbackDays) days \(source.name) can see; "
+                    + "ask for at most \(source.maximumLookbackDays), or use ACTIVITY_SOURCE=lake for a longer window")
+        }
         let windowStart = asOf.addingTimeInterval(-Double(lookbackDays) * 86_400)
 
         // CloudTrail is the slowest source (2 requests a second): it runs alongside everything else.

@@ -32,6 +32,10 @@ public enum ActivitySourceChoice: Sendable, Equatable {
         }
     }
 
+    /// How far back the source can see: LookupEvents holds 90 days; a Lake store keeps what it
+    /// was set up to keep, at most ten years.
+    var maximumLookbackDays: Int { self == .lookupEvents ? 90 : 3650 }
+
     var name: String {
         switch self {
         case .lookupEvents: "lookup-events"

@@ -165,6 +165,17 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         }
     }
 
+    @Test func aPayloadAskingForMoreThanLookupEventsHoldsIsAClearErrorBeforeAnyCall() async throws {
+        let (report, s3, ssoAdmin) = try makeReport(assignments: [])
+        let error = await #expect(throws: ReportRequestError.self) {
+            _ = try await report.run(MonitorRequest(lookbackDays: 200), deadline: nil)
+        }
+        #expect(error?.description.contains("lookbackDays 200 is more than the 90 days lookup-events can see") == true)
+        #expect(ssoAdmin.calls.value == 0)
+        #expect(s3.objects.withLock { $0.isEmpty })
+        _ = try await report.run(MonitorRequest(dryRun: true, lookbackDays: 90), deadline: nil)
+    }
+
     @Test func csvQuotesAndNeutralises() {
         #expect(CSVWriter.escaped("plain") == "plain")
         #expect(CSVWriter.escaped("a,b") == "\"a,b\"")
