@@ -1,6 +1,7 @@
 import AWSClient
 @testable import Compliance
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -11,6 +12,7 @@ final class ScriptedLake: CloudTrailAPI {
     let pages: [[[String: String]]]
     let statements = Mutex<[String]>([])
     let calls = Mutex(0)
+    let pageSizes = Mutex<[Int]>([])
 
     init(runningPolls: Int, finalStatus: LakeQueryStatus = .finished, pages: [[[String: String]]] = [[]]) {
         self.runningPolls = runningPolls
@@ -28,6 +30,7 @@ final class ScriptedLake: CloudTrailAPI {
     func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) { (finalStatus, nil) }
     func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults {
         let call = calls.withLock { $0 += 1; return $0 }
+        pageSizes.withLock { $0.append(maxResults) }
         if call <= runningPolls { return LakeQueryResults(status: .running, rows: [], nextToken: nil, errorMessage: nil) }
         guard finalStatus == .finished else {
             return LakeQueryResults(status: finalStatus, rows: [], nextToken: nil, errorMessage: "Query exceeded the time limit")
@@ -61,6 +64,7 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
 
         #expect(signIns == [UserActivity(userId: "id-1", userName: nil, time: date("2026-11-01T10:00:00Z"))])
         #expect(lake.calls.withLock { $0 } == 4, "two RUNNING polls, then two pages")
+        #expect(lake.pageSizes.withLock { $0 } == [1000, 1000, 1000, 1000], "pages of up to 1000 rows, not one row a call")
         let statement = try #require(lake.statements.withLock { $0.first })
         #expect(statement.contains("FROM EXAMPLE-f852-4e8f-8bd1 "))
         #expect(statement.contains("eventTime >= '2026-08-23 06:00:00' AND eventTime <= '2026-11-21 06:00:00'"))
@@ -75,12 +79,13 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
         #expect(error?.description.contains("still RUNNING when the invocation's time ran out") == true)
     }
 
-    @Test func failedQueryCarriesTheServicesMessage() async throws {
-        let source = LakeActivitySource(cloudTrail: ScriptedLake(runningPolls: 0, finalStatus: .timedOut), eventDataStore: storeId, sleeper: NoSleep())
+    @Test(arguments: [LakeQueryStatus.failed, .cancelled, .timedOut])
+    func aQueryThatDidNotFinishCarriesTheServicesMessage(_ status: LakeQueryStatus) async throws {
+        let source = LakeActivitySource(cloudTrail: ScriptedLake(runningPolls: 1, finalStatus: status), eventDataStore: storeId, sleeper: NoSleep())
         let error = await #expect(throws: LakeQueryError.self) {
             try await source.passwordChanges(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
         }
-        #expect(error?.description == "CloudTrail Lake query q-1 TIMED_OUT: Query exceeded the time limit")
+        #expect(error?.description == "CloudTrail Lake query q-1 \(status.rawValue): Query exceeded the time limit")
     }
 }
 
@@ -153,6 +158,41 @@ struct EndlessTrail: CloudTrailAPI {
     func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) { (.finished, nil) }
     func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults {
         LakeQueryResults(status: .finished, rows: [], nextToken: nil, errorMessage: nil)
+    }
+}
+
+/// LookupEvents that records what it is asked for and has nothing to answer.
+final class RecordingTrail: CloudTrailAPI {
+    let lookups = Mutex<[(name: String?, start: Date, end: Date)]>([])
+
+    func lookupEvents(attribute: (key: String, value: String)?, start: Date, end: Date) -> Paginator<CloudTrailLookupEvent, String> {
+        lookups.withLock { $0.append((attribute?.value, start, end)) }
+        return Paginator("LookupEvents") { _ in ([], nil) }
+    }
+    func startQuery(_ statement: String) async throws -> String { "" }
+    func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) { (.finished, nil) }
+    func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults {
+        LakeQueryResults(status: .finished, rows: [], nextToken: nil, errorMessage: nil)
+    }
+}
+
+@Suite struct LookupEventsCallPatternTests {
+    /// DESIGN.md's evidence: each event name read once for the whole 90-day window, however many users.
+    @Test(arguments: [(Control.inactivity, ["Authenticate", "CredentialVerification", "UserAuthentication"]),
+                      (.passwordExpiry, ["UpdatePassword"])])
+    func eachEventNameIsReadOnceForTheWholeWindowWhateverTheNumberOfUsers(_ control: Control, _ names: [String]) async throws {
+        for users in [1, 40] {
+            let trail = RecordingTrail()
+            let registry = InMemoryRegistry((0..<users).map { user("id-\($0)", "user\($0)", created: "2026-01-01T00:00:00Z") })
+            let monitor = ComplianceMonitor(
+                configuration: try monitorConfiguration(control, [:]), registry: registry,
+                activity: LookupEventsActivitySource(cloudTrail: trail), queue: RecordingQueue(), logger: Logger(label: "test"),
+                now: { date("2026-11-21T06:00:00Z") })
+            _ = try await monitor.run(MonitorRequest(dryRun: true), deadline: nil)
+            let lookups = trail.lookups.withLock { $0 }
+            #expect(lookups.compactMap(\.name).sorted() == names && lookups.count == names.count, "\(users) users")
+            #expect(lookups.allSatisfy { $0.start == date("2026-08-23T06:00:00Z") && $0.end == date("2026-11-21T06:00:00Z") })
+        }
     }
 }
 
