@@ -186,13 +186,14 @@ def test_lookup_events_rejects_bad_max_results_and_tokens(fake):
         assert error_code(err) == "InvalidNextTokenException"
 
 
-def test_lookup_events_throttles_above_two_per_second_per_key(fake):
+def test_lookup_events_throttles_above_two_per_second_per_account(fake):
+    admin(fake, "POST", "/_fake/keys", {"AKIDCLOUDTRAILRIG005": "s5"})
     admin(fake, "POST", "/_fake/config", {"lookupEventsRatePerSecond": 2})
-    ct = client(fake)
+    ct, other = client(fake), client(fake, key="AKIDCLOUDTRAILRIG005", secret="s5")
     ct.lookup_events()
     ct.lookup_events()
     with pytest.raises(ClientError) as err:
-        ct.lookup_events()
+        other.lookup_events()  # another key of the same account shares the limit
     assert error_code(err) == "ThrottlingException"
     assert err.value.response["Error"]["Message"] == "Rate exceeded"
     time.sleep(1.1)
@@ -215,6 +216,25 @@ def test_a_count_of_throttled_lookups_whatever_the_pace(fake):
     assert "Events" in first.lookup_events()
     assert admin(fake, "GET", "/_fake/stats")["throttled"] == 2
     assert admin(fake, "POST", "/_fake/config", {})["throttleNextLookups"] == 0
+
+
+def test_a_key_with_an_allow_list_is_refused_the_other_actions(fake):
+    admin(fake, "POST", "/_fake/keys", {"AKIDCLOUDTRAILRIG003": {"secret": "s3", "allow": ["cloudtrail:Lookup*"]}})
+    limited = client(fake, key="AKIDCLOUDTRAILRIG003", secret="s3")
+    assert "Events" in limited.lookup_events()
+    with pytest.raises(ClientError) as err:
+        limited.start_query(QueryStatement=f"SELECT eventID FROM {STORE}")
+    assert error_code(err) == "AccessDeniedException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "not authorized to perform: cloudtrail:StartQuery" in err.value.response["Error"]["Message"]
+    stats = admin(fake, "GET", "/_fake/stats")
+    assert stats["rejected"] == {"AccessDeniedException": 1} and "StartQuery" not in stats["operations"]
+    # Registered again without a list, the key may do everything; a malformed entry is refused.
+    admin(fake, "POST", "/_fake/keys", {"AKIDCLOUDTRAILRIG003": "s3"})
+    assert limited.start_query(QueryStatement=f"SELECT eventID FROM {STORE}")["QueryId"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        admin(fake, "POST", "/_fake/keys", {"AKIDCLOUDTRAILRIG004": {"secret": "s4", "allow": "cloudtrail:*"}})
+    assert refused.value.code == 400
 
 
 def test_config_refuses_unknown_knobs_wrong_types_and_negative_counts(fake):

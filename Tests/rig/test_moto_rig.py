@@ -312,13 +312,20 @@ def test_identity_store_users_list_over_several_pages(running):
 # --- CloudTrail fake, CLI, stop ---------------------------------------------------------------
 
 
-def test_function_users_are_accepted_by_the_cloudtrail_fake(running):
+def test_function_users_are_accepted_by_the_cloudtrail_fake_for_what_their_policy_allows(running):
     path, state = running
-    if state["cloudtrail"] is None:
-        pytest.skip("scripts/rig/cloudtrail_fake.py is not there yet")
+    assert state["cloudtrail"] is not None, "the rig starts the CloudTrail fake"
     user = rig.call(path, "create_function_user", name="trail-reader",
                     policy=allow("cloudtrail:LookupEvents", "*"))
-    rig.client(state, "cloudtrail", credentials(user)).lookup_events(MaxResults=1)
+    reader = rig.client(state, "cloudtrail", credentials(user))
+    reader.lookup_events(MaxResults=1)
+    with pytest.raises(ClientError) as denied:
+        reader.start_query(QueryStatement="SELECT eventID FROM eds-rig-0000000001")
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "cloudtrail:StartQuery" in denied.value.response["Error"]["Message"]
+    querier = rig.call(path, "create_function_user", name="trail-querier", policy=allow("cloudtrail:*Query*", "*"))
+    assert rig.client(state, "cloudtrail", credentials(querier)).start_query(
+        QueryStatement="SELECT eventID FROM eds-rig-0000000001")["QueryId"]
     stranger = {"aws_access_key_id": "AKIAUNKNOWNKEY000000", "aws_secret_access_key": "x"}
     with pytest.raises(ClientError):
         rig.client(state, "cloudtrail", stranger).lookup_events(MaxResults=1)

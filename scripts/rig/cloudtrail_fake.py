@@ -5,7 +5,9 @@ moto has neither LookupEvents nor Lake queries, so the rig serves them here over
 AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target: CloudTrail_20131101.<Op>`), verifying every
 SigV4 signature so the project's own signer is exercised. Lake SQL runs on DuckDB over a
 table with CloudTrail Lake's column layout. Admin endpoints under `/_fake/` load events and
-tune throttling and query latency. Standard library + duckdb; binds loopback only.
+tune throttling and query latency. A key registered with an allow-list of actions (a function's
+policy) is refused the others with AccessDeniedException; resources are not judged. Standard
+library + duckdb; binds loopback only.
 
     python scripts/rig/cloudtrail_fake.py --host 127.0.0.1 --port 0 --port-file /tmp/ct.port
 """
@@ -15,6 +17,7 @@ import argparse
 import base64
 import collections
 import datetime as dt
+import fnmatch
 import hashlib
 import hmac
 import ipaddress
@@ -311,14 +314,15 @@ class Fake:
     def __init__(self, keys: dict, default_store: str):
         self.lock, self.lake = threading.RLock(), Lake()
         self.keys, self.config, self.records, self.queries = dict(keys), dict(DEFAULT_CONFIG), [], {}
-        self.calls = collections.defaultdict(collections.deque)
+        self.allowed: dict[str, list[str]] = {}  # key id -> the actions its policy allows; absent: all
+        self.recent_lookups = collections.deque()  # every key is the rig's one account: one limit
         self.reset_stats()
         self.lake.create_store(default_store)
 
     def reset_stats(self) -> None:
         with self.lock:
             self.stats = {"operations": collections.Counter(), "throttled": 0, "rejected": collections.Counter()}
-            self.calls.clear()
+            self.recent_lookups.clear()
 
     # ---- API
     def api(self, raw_path: str, headers, body: bytes) -> dict:
@@ -339,14 +343,26 @@ class Fake:
         except ValueError:
             raise ApiError("SerializationException", "The request body is not valid JSON.") from None
         with self.lock:
+            self.authorize(key_id, op)
             self.stats["operations"][op] += 1
             return handler(params if isinstance(params, dict) else {}, key_id)
 
-    def throttle(self, key_id: str) -> None:
-        """Rate exceeded for more than lookupEventsRatePerSecond calls in any rolling second of one
-        key, and for the next throttleNextLookups calls of any key (a count, so tests of the retry
-        path do not depend on how fast a loaded machine sends)."""
-        rate, now, window = self.config["lookupEventsRatePerSecond"], time.monotonic(), self.calls[key_id]
+    def authorize(self, key_id: str, op: str) -> None:
+        """As IAM answers CloudTrail: an action no Allow of the key's policy names is refused."""
+        patterns = self.allowed.get(key_id)
+        action = f"cloudtrail:{op}"
+        if patterns is None or any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns):
+            return
+        self.stats["rejected"]["AccessDeniedException"] += 1
+        raise ApiError("AccessDeniedException", f"User: {key_id} is not authorized to perform: {action} because no "
+                       f"identity-based policy allows the {action} action")
+
+    def throttle(self) -> None:
+        """Rate exceeded for more than lookupEventsRatePerSecond calls in any rolling second of the
+        account (as AWS counts: per account and region, whichever key calls), and for the next
+        throttleNextLookups calls (a count, so tests of the retry path do not depend on how fast a
+        loaded machine sends)."""
+        rate, now, window = self.config["lookupEventsRatePerSecond"], time.monotonic(), self.recent_lookups
         while window and now - window[0] >= 1.0:
             window.popleft()
         forced = self.config["throttleNextLookups"] > 0
@@ -369,7 +385,7 @@ class Fake:
             raise ApiError("InvalidLookupAttributesException", f"Invalid lookup attribute: {json.dumps(attrs[0])}.")
         fingerprint = hashlib.sha256(json.dumps([attrs, start, end], sort_keys=True).encode()).hexdigest()[:16]
         cursor = decode_token(params["NextToken"], {"f": fingerprint})["c"] if params.get("NextToken") else None
-        self.throttle(key_id)
+        self.throttle()
         floor = max(time.time() - RETENTION_SECONDS, start if start is not None else 0)
         hits = [(t, seq, r) for t, seq, r in self.records
                 if floor <= t <= (end if end is not None else float("inf"))
@@ -469,9 +485,20 @@ class Fake:
             return route()
 
     def add_keys(self, data) -> dict:
-        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise ApiError("ValidationException", "Expected {accessKeyId: secretAccessKey}.")
-        self.keys.update(data)
+        """`{accessKeyId: secret}` (allowed every action) or `{accessKeyId: {"secret": ...,
+        "allow": ["cloudtrail:LookupEvents", ...]}}` (allowed those actions; `*` patterns as IAM's)."""
+        def valid(value) -> bool:
+            return isinstance(value, str) or (
+                isinstance(value, dict) and set(value) == {"secret", "allow"} and isinstance(value["secret"], str)
+                and isinstance(value["allow"], list) and all(isinstance(a, str) for a in value["allow"]))
+        if not isinstance(data, dict) or not all(valid(v) for v in data.values()):
+            raise ApiError("ValidationException", 'Expected {accessKeyId: secret or {"secret": ..., "allow": [actions]}}.')
+        for key_id, value in data.items():
+            self.keys[key_id] = value if isinstance(value, str) else value["secret"]
+            if isinstance(value, str):
+                self.allowed.pop(key_id, None)
+            else:
+                self.allowed[key_id] = list(value["allow"])
         return {"keys": len(self.keys)}
 
     def add_events(self, data) -> dict:

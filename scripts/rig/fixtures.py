@@ -9,14 +9,25 @@ import json
 
 def create_function_user(rig, name: str, policy: dict | str) -> dict:
     """An IAM user holding `policy` (a policy document, as a JSON object or text) inline, with an
-    access key that the CloudTrail fake accepts too: a function's credentials, least privilege."""
+    access key that the CloudTrail fake accepts too, for the CloudTrail actions the policy allows:
+    a function's credentials, least privilege."""
     iam = rig.client("iam")
     document = policy if isinstance(policy, str) else json.dumps(policy)
     arn = iam.create_user(UserName=name)["User"]["Arn"]
     iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=document)
     key = iam.create_access_key(UserName=name)["AccessKey"]
-    rig.add_cloudtrail_key(key["AccessKeyId"], key["SecretAccessKey"])
+    rig.add_cloudtrail_key(key["AccessKeyId"], key["SecretAccessKey"], allowed_actions(json.loads(document)))
     return {"accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"], "arn": arn}
+
+
+def allowed_actions(policy: dict) -> list[str]:
+    """The action patterns of `policy`'s Allow statements (the CloudTrail fake matches its own)."""
+    statements = policy.get("Statement", [])
+    allowed = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", []) if statement.get("Effect") == "Allow" else []
+        allowed += actions if isinstance(actions, list) else [actions]
+    return allowed
 
 
 def identity_store(rig) -> dict:

@@ -186,10 +186,12 @@ def _require_auth_on(state: dict) -> None:
     raise RuntimeError("moto answered an unknown access key: its auth is off")
 
 
-def add_cloudtrail_key(state: dict, access_key_id: str, secret: str) -> None:
-    """Lets the CloudTrail fake accept one more key; a no-op when the fake is not running."""
+def add_cloudtrail_key(state: dict, access_key_id: str, secret: str, allow: list[str] | None = None) -> None:
+    """Lets the CloudTrail fake accept one more key, for every action or only those `allow`
+    names; a no-op when the fake is not running."""
     if state["cloudtrail"]:
-        cloudtrail_admin(state, "POST", "keys", {access_key_id: secret})
+        value = secret if allow is None else {"secret": secret, "allow": allow}
+        cloudtrail_admin(state, "POST", "keys", {access_key_id: value})
 
 
 def cloudtrail_admin(state: dict, method: str, route: str, body=None):
@@ -298,8 +300,8 @@ class FixtureContext:
         """A boto3 client signed as rig-admin."""
         return client(self.state, service)
 
-    def add_cloudtrail_key(self, access_key_id: str, secret: str) -> None:
-        add_cloudtrail_key(self.state, access_key_id, secret)
+    def add_cloudtrail_key(self, access_key_id: str, secret: str, allow: list[str] | None = None) -> None:
+        add_cloudtrail_key(self.state, access_key_id, secret, allow)
 
     def cloudtrail_admin(self, method: str, route: str, body=None):
         return cloudtrail_admin(self.state, method, route, body)
