@@ -10,6 +10,7 @@ locals {
     account_id           = local.account_id
     identity_store_arn   = local.identity_store_arn
     instance_arn         = var.sso_instance_arn
+    sso_instance_id      = local.sso_instance_id
     registry_table_arn   = aws_dynamodb_table.registry.arn
     alert_queue_arn      = aws_sqs_queue.alerts.arn
     report_bucket_arn    = aws_s3_bucket.reports.arn

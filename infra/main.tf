@@ -20,6 +20,8 @@ locals {
   artifacts_dir = startswith(var.artifacts_dir, "/") ? var.artifacts_dir : "${path.module}/${var.artifacts_dir}"
 
   identity_store_arn = "arn:${local.partition}:identitystore::${local.account_id}:identitystore/${var.identity_store_id}"
+  # Permission set ARNs carry their instance's id: arn:aws:sso:::permissionSet/ssoins-…/ps-….
+  sso_instance_id = element(split("/", var.sso_instance_arn), 1)
 
   lake = var.activity_source == "lake"
   # The policies name the event data store; with lookup-events their Lake statement is dropped (iam.tf).

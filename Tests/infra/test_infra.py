@@ -1,7 +1,7 @@
 """Static checks of infra/ (Terraform cannot run here): every file parses; the variables are
 described, typed and validated; the environment Terraform gives each function is exactly what the
-Swift code reads; every product is deployed and triggered; the IAM policy templates allow only
-operations the AWS clients can make; the schedules are valid EventBridge expressions; and
+Swift code reads; every product is deployed and triggered; each IAM policy template allows exactly
+the operations its function's code can reach (swift_calls.py); the schedules are valid EventBridge expressions; and
 `checkov -d infra` passes.
 
 Run: .venv/bin/python -m pytest Tests/infra -q -p no:cacheprovider
@@ -21,6 +21,8 @@ import pytest
 import yaml
 from hcl2 import SerializationOptions
 
+import swift_calls
+
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 SOURCES = ROOT / "Sources"
@@ -31,7 +33,8 @@ PRODUCTS = ["registry-writer", "registry-cleaner", "password-expiry-monitor", "i
 MONITORS = {"password-expiry-monitor", "inactivity-monitor"}
 LIFECYCLE_SOURCES = {"sso-directory.amazonaws.com", "identitystore.amazonaws.com", "identitystore-scim.amazonaws.com"}
 POLICY_PLACEHOLDERS = {
-    "partition", "region", "account_id", "identity_store_arn", "instance_arn", "registry_table_arn", "alert_queue_arn",
+    "partition", "region", "account_id", "identity_store_arn", "instance_arn", "sso_instance_id", "registry_table_arn",
+    "alert_queue_arn",
     "report_bucket_arn", "report_prefix", "event_data_store_arn", "registry_kms_key_arn", "alert_kms_key_arn",
     "report_kms_key_arn",
 }
@@ -593,19 +596,37 @@ RESOURCELESS = {"cloudtrail:LookupEvents", "organizations:ListAccounts"}
 
 
 @cache
-def client_operations() -> set[str]:
-    """IAM actions for every operation some client in Sources/AWSClient/Services can call."""
+def service_ids() -> dict[str, str]:
+    """AWSService's cases (`dynamoDB`) and their ids (`DYNAMODB`), from AWSService.swift."""
     services = (SOURCES / "AWSClient" / "AWSService.swift").read_text()
     ids = dict(re.findall(r'static\s+let\s+(\w+)\s*=\s*AWSService\(\s*id:\s*"([A-Z0-9_]+)"', services))
     assert set(ids.values()) == set(IAM_PREFIX)
+    return ids
+
+
+def iam_action(case: str, operation: str) -> str:
+    """The IAM action that authorises `operation` of the service `AWSService.<case>`."""
+    action = f"{IAM_PREFIX[service_ids()[case]]}:{operation}"
+    return AUTHORISED_AS.get(action, action)
+
+
+@cache
+def client_operations() -> set[str]:
+    """IAM actions for every operation some client in Sources/AWSClient/Services can call."""
     actions = set()
     for path in sorted((SOURCES / "AWSClient" / "Services").glob("*.swift")):
         text = path.read_text()
         for kind, case, operation in re.findall(r'client\.(json|rest)\(\s*\.(\w+)\s*,\s*"(\w+)"', text):
             assert kind == "json" or case == "s3", f"{path.name}: REST call to {case}"
-            action = f"{IAM_PREFIX[ids[case]]}:{operation}"
-            actions.add(AUTHORISED_AS.get(action, action))
+            actions.add(iam_action(case, operation))
     return actions
+
+
+@cache
+def reachable_actions() -> dict[str, set[str]]:
+    """Per product, the IAM actions of every operation its code can reach (swift_calls.py)."""
+    reached = swift_calls.operations_by_product(SOURCES, PRODUCTS)
+    return {product: {iam_action(*operation) for operation in operations} for product, operations in reached.items()}
 
 
 def statements(policy: dict) -> list[dict]:
@@ -641,6 +662,60 @@ def test_policy_actions_are_operations_the_clients_make(product):
                 assert action in client_operations(), f"{product}: {action} is no operation of Sources/AWSClient/Services"
             if as_list(statement["Resource"]) == ["*"]:
                 assert action in RESOURCELESS, f"{product}: {action} on * but it takes resource-level permissions"
+
+
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_each_policy_allows_exactly_what_its_function_can_call(product):
+    allowed = {action for statement in statements(render(product)) for action in as_list(statement["Action"])}
+    reached = reachable_actions()[product]
+    assert reached, f"{product}: no operation reached from its entry point: the reading of Sources/ broke"
+    assert not reached - allowed, f"{product} can call {sorted(reached - allowed)}, which infra/policies/{product}.json lacks"
+    unused = {action for action in allowed - reached if not action.startswith("kms:")}
+    assert not unused, f"infra/policies/{product}.json allows {sorted(unused)}, which {product} never calls"
+
+
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_identity_center_reads_are_scoped_to_the_instance_and_the_store(product):
+    scoped = {
+        "sso": {"PLACEHOLDER-instance_arn", "arn:PLACEHOLDER-partition:sso:::permissionSet/PLACEHOLDER-sso_instance_id/*",
+                "arn:PLACEHOLDER-partition:sso:::account/*"},
+        "identitystore": {"PLACEHOLDER-identity_store_arn"} | {
+            f"arn:PLACEHOLDER-partition:identitystore:::{kind}/*" for kind in ("user", "group", "membership")},
+    }
+    for statement in statements(render(product)):
+        services = {action.split(":")[0] for action in as_list(statement["Action"])} & set(scoped)
+        for service in services:
+            resources = set(as_list(statement["Resource"]))
+            owner = "PLACEHOLDER-instance_arn" if service == "sso" else "PLACEHOLDER-identity_store_arn"
+            assert owner in resources and resources <= scoped[service], \
+                f"{product}: {statement.get('Sid')} reaches beyond this instance and store: {sorted(resources)}"
+
+
+def test_the_reading_of_the_sources_follows_types_and_protocols():
+    program = swift_calls.Program()
+    program.add_file("""
+        protocol Store { func save(_ x: Int) async throws }
+        struct TableStore: Store {
+            let dynamoDB: any DynamoDBAPI
+            func save(_ x: Int) async throws { try await dynamoDB.updateItem("}") }  // a brace in a string
+            func drop() async throws { try await dynamoDB.deleteItem() }
+        }
+        struct DynamoDBClient: DynamoDBAPI {
+            func updateItem(_ s: String) async throws { try await client.json(.dynamoDB, "UpdateItem", s) }
+            func deleteItem() async throws { try await client.json(.dynamoDB, "DeleteItem", 1) }
+        }
+        struct Writer: Sendable {
+            let store: any Store
+            func handle() async throws { try await store.save(1) /* not drop() */ }
+        }
+        struct Cleaner: Sendable {
+            func handle(store: TableStore) async throws { try await store.drop() }
+        }
+        enum Functions { static func writer() { _ = Writer(store: TableStore()).handle } }
+    """)
+    writer = program.operations_from(program.named("writer", {"Functions"}))
+    assert writer == {("dynamoDB", "UpdateItem")}
+    assert program.operations_from(program.named("handle", {"Cleaner"})) == {("dynamoDB", "DeleteItem")}
 
 
 @pytest.mark.parametrize("product", PRODUCTS)

@@ -55,6 +55,7 @@ def policy_values(state: dict, sso: dict, **resources: str) -> dict[str, str]:
         "account_id": account,
         "identity_store_arn": f"arn:aws:identitystore::{account}:identitystore/{sso['identityStoreId']}",
         "instance_arn": sso["instanceArn"],
+        "sso_instance_id": sso["instanceArn"].split("/")[-1],
         "registry_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources.get('registry_table', 'none')}",
         "alert_queue_arn": resources.get("alert_queue_arn", f"arn:aws:sqs:{region}:{account}:none"),
         "report_bucket_arn": f"arn:aws:s3:::{resources.get('report_bucket', 'none')}",

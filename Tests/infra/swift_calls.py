@@ -1,0 +1,235 @@
+"""Which AWS operations each function can reach, read from the Swift sources themselves.
+
+A small static reading of the code, enough for this project's style, not a Swift compiler: it
+finds the types and their methods, and follows calls from a function's entry point
+(`Functions.<entry>()` in Sources/<product>/main.swift) through the methods it can reach, to the
+service clients' `client.json(.service, "Operation", …)` and `client.rest(.s3, "Operation", …)`.
+
+A call's receiver is resolved by its declared type where the code names one (a stored property,
+a parameter, `let x = Type(…)`, `Type(…).method`); through a protocol it reaches every
+conforming type's method of that name. A receiver whose type cannot be read reaches every
+non-private method of that name: the reading errs towards more operations, never fewer, so a
+policy that passes lacks nothing the code can call. The runtime reaches `handle` of each
+`LambdaHandler` the entry point builds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TYPE_DECLARATION = re.compile(r"\b(struct|class|enum|protocol|extension|actor)\s+([A-Za-z_][\w.]*)([^{;]*)\{")
+FUNC_DECLARATION = re.compile(r"((?:\b(?:private|fileprivate)\s+)?)(?:\b\w+\s+)*?\bfunc\s+(\w+)")
+MEMBER = re.compile(r"(\w+|\))?\s*\.\s*(\w+)\s*(\()?")
+BARE_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
+TYPED_NAME = re.compile(r"\b(\w+)\s*:\s*(?:inout\s+)?(?:@\w+\s+)*(?:any\s+|some\s+)?([A-Z]\w*)")
+CONSTRUCTED = re.compile(r"\b(?:let|var)\s+(\w+)\s*=\s*(?:try\s+)?(?:await\s+)?([A-Z]\w*)\s*\(")
+OPERATION = re.compile(r'client\.(?:json|rest)\(\s*\.(\w+)\s*,\s*"(\w+)"')
+ENTRY_CALL = re.compile(r"\bFunctions\.(\w+)\(")
+
+
+def blank_comments_and_strings(text: str) -> str:
+    """`text` with comments and string literal contents replaced by spaces, offsets unchanged,
+    so braces and parentheses inside them do not count."""
+    out, i, n = list(text), 0, len(text)
+
+    def blank(start: int, end: int) -> None:
+        for k in range(start, end):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            blank(i, end)
+            i = end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            blank(i, end)
+            i = end
+        elif text[i] == '"' or (text[i] == "#" and text.startswith('#"', i)):
+            hashes = 0
+            while text[i + hashes] == "#":
+                hashes += 1
+            quote = '"""' if text.startswith('"""', i + hashes) else '"'
+            start = i + hashes + len(quote)
+            closing = quote + "#" * hashes
+            j = start
+            while j < n and not text.startswith(closing, j):
+                j += 2 if text[j] == "\\" and not hashes else 1
+            blank(start, j)
+            i = j + len(closing)
+        else:
+            i += 1
+    return "".join(out)
+
+
+def matching(text: str, open_at: int, pair: str = "{}") -> int:
+    """The offset of the bracket that closes the one at `open_at`."""
+    depth = 0
+    for k in range(open_at, len(text)):
+        if text[k] == pair[0]:
+            depth += 1
+        elif text[k] == pair[1]:
+            depth -= 1
+            if depth == 0:
+                return k
+    raise ValueError(f"unbalanced {pair} from offset {open_at}")
+
+
+@dataclass
+class TypeInfo:
+    name: str
+    kind: str
+    conforms: set[str] = field(default_factory=set)
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Method:
+    type: str | None
+    name: str
+    private: bool
+    signature: str
+    body: str
+    raw_body: str
+
+
+@dataclass
+class Program:
+    types: dict[str, TypeInfo] = field(default_factory=dict)
+    methods: list[Method] = field(default_factory=list)
+
+    def add_file(self, raw: str) -> None:
+        text = blank_comments_and_strings(raw)
+        spans = []  # (open, close, type name, kind)
+        for match in TYPE_DECLARATION.finditer(text):
+            kind, name, header = match.group(1), match.group(2).split(".")[-1], match.group(3)
+            header = re.sub(r"\bwhere\b.*", "", header, flags=re.S)
+            open_at = match.end() - 1
+            spans.append((open_at, matching(text, open_at), name, kind))
+            info = self.types.setdefault(name, TypeInfo(name, kind))
+            if kind != "extension":
+                info.kind = kind
+            if header.strip().startswith(":"):
+                info.conforms |= {part.strip().split("<")[0] for part in header.strip()[1:].split(",") if part.strip()}
+            body = text[open_at:spans[-1][1]]
+            info.variables.update(dict(TYPED_NAME.findall(body)))
+
+        def enclosing(offset: int):
+            inside = [s for s in spans if s[0] < offset < s[1]]
+            return min(inside, key=lambda s: s[1] - s[0]) if inside else None
+
+        for match in FUNC_DECLARATION.finditer(text):
+            owner = enclosing(match.start())
+            if owner and self.types[owner[2]].kind == "protocol":
+                continue  # a requirement, no body
+            k, depth = match.end(), 0
+            while k < len(text) and not (text[k] == "{" and depth == 0):
+                depth += {"(": 1, ")": -1}.get(text[k], 0)
+                k += 1
+            end = matching(text, k)
+            self.methods.append(Method(
+                type=owner[2] if owner else None, name=match.group(2), private=bool(match.group(1).strip()),
+                signature=text[match.end():k], body=text[k:end], raw_body=raw[k:end]))
+
+    # --- resolution
+    def conforming(self, protocol: str) -> set[str]:
+        found, frontier = {protocol}, [protocol]
+        while frontier:
+            current = frontier.pop()
+            for info in self.types.values():
+                if current in info.conforms and info.name not in found:
+                    found.add(info.name)
+                    frontier.append(info.name)
+        return found
+
+    def named(self, name: str, types: set[str] | None = None, include_private: bool = True) -> list[Method]:
+        return [m for m in self.methods if m.name == name and (types is None or m.type in types)
+                and (include_private or not m.private)]
+
+    def on_type(self, type_name: str, name: str) -> list[Method]:
+        """`name` on a value of `type_name`: its own, or, for a protocol, any conforming type's."""
+        return self.named(name, self.conforming(type_name))
+
+    def variable_type(self, method: Method, variable: str) -> str | None:
+        scope = dict(TYPED_NAME.findall(method.signature))
+        scope.update(CONSTRUCTED.findall(method.body))
+        if variable in scope:
+            return scope[variable]
+        owner = self.types.get(method.type or "")
+        return owner.variables.get(variable) if owner else None
+
+    def callees(self, method: Method) -> list[Method]:
+        found: list[Method] = []
+        body = method.body
+        for match in MEMBER.finditer(body):
+            receiver, name, is_call = match.group(1), match.group(2), match.group(3)
+            receiver_type = None
+            if receiver in ("self", "Self"):
+                receiver_type = method.type
+            elif receiver == ")":
+                opening = body.rfind("(", 0, match.start(1) + 1)
+                depth, k = 0, match.start(1)
+                while k >= 0:  # back to the parenthesis this one closes
+                    depth += {")": 1, "(": -1}.get(body[k], 0)
+                    if depth == 0:
+                        opening = k
+                        break
+                    k -= 1
+                before = re.search(r"(\w+)\s*$", body[:opening])
+                if before and before.group(1) in self.types:
+                    receiver_type = before.group(1)
+            elif receiver and receiver in self.types:
+                receiver_type = receiver
+            elif receiver:
+                receiver_type = self.variable_type(method, receiver)
+            if receiver_type:
+                found += self.on_type(receiver_type, name)
+            elif is_call:
+                found += self.named(name, include_private=False)
+        for match in BARE_CALL.finditer(body):
+            name = match.group(1)
+            own = self.named(name, {method.type}) if method.type else []
+            if own:
+                found += own
+            elif name in self.types and "LambdaHandler" in self.types[name].conforms:
+                found += self.on_type(name, "handle")  # what the runtime calls on it
+            else:
+                found += [m for m in self.named(name) if m.type is None]
+        return found
+
+    def operations_from(self, roots: list[Method]) -> set[tuple[str, str]]:
+        seen, frontier, operations = set(), list(roots), set()
+        while frontier:
+            method = frontier.pop()
+            if id(method) in seen:
+                continue
+            seen.add(id(method))
+            operations |= set(OPERATION.findall(method.raw_body))
+            frontier += self.callees(method)
+        return operations
+
+
+def read_program(sources: Path) -> Program:
+    program = Program()
+    for folder in ("Compliance", "AWSClient/Services", "FunctionSupport"):
+        for path in sorted((sources / folder).glob("*.swift")):
+            program.add_file(path.read_text())
+    return program
+
+
+def operations_by_product(sources: Path, products: list[str]) -> dict[str, set[tuple[str, str]]]:
+    """Each product's reachable operations, as (AWSService case, operation name)."""
+    program = read_program(sources)
+    result = {}
+    for product in products:
+        entries = ENTRY_CALL.findall((sources / product / "main.swift").read_text())
+        assert len(entries) == 1, f"{product}/main.swift should call one Functions entry, found {entries}"
+        roots = program.named(entries[0], {"Functions"})
+        assert roots, f"no Functions.{entries[0]} in Sources/FunctionSupport"
+        result[product] = program.operations_from(roots)
+    return result
