@@ -54,6 +54,15 @@ def test_a_bootstrap_linked_against_debians_libcurl_is_refused(tmp_path):
     assert any("requires libcurl symbol version CURL_OPENSSL_4 for curl_version" in problem for problem in problems)
 
 
+def test_a_zip_over_its_size_target_is_named(tmp_path):
+    (tmp_path / "writer.zip").write_bytes(bytes(6_000_001))
+    (tmp_path / "runtime-libs-layer.zip").write_bytes(bytes(8_000_000))
+    assert lambda_package.size_problems(tmp_path, ["writer"]) == ["writer.zip: 6.00 MB, over the 6 MB target"]
+    (tmp_path / "runtime-libs-layer.zip").write_bytes(bytes(8_000_001))
+    (tmp_path / "writer.zip").write_bytes(bytes(6_000_000))
+    assert lambda_package.size_problems(tmp_path, ["writer"]) == ["runtime-libs-layer.zip: 8.00 MB, over the 8 MB target"]
+
+
 def test_zips_are_byte_identical_for_identical_inputs(tmp_path):
     binary = compile_c(tmp_path, "tool", "int main(void) { return 0; }\n")
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"

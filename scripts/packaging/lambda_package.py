@@ -12,8 +12,9 @@ reproducible: fixed timestamps, sorted entries, fixed modes, and no per-compile 
 `check` fails, naming the file and the symbol or library, when any bootstrap or layer library
 needs a library that is neither in the layer nor provided by the image
 (al2023-provided-libraries.txt), requires a symbol version above GLIBC_2.34 or GLIBCXX_3.4.29,
-or (for a bootstrap) needs libcurl or a libcurl symbol version at all; then it runs each
-bootstrap's --self-check with the library path limited to the layer.
+or (for a bootstrap) needs libcurl or a libcurl symbol version at all, and when a function zip is
+over 6 MB or the layer over 8 MB (issue 6's targets); then it runs each bootstrap's --self-check
+with the library path limited to the layer.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 LAYER = "runtime-libs-layer"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_VERSIONS = {"GLIBC": (2, 34), "GLIBCXX": (3, 4, 29)}
+MAX_FUNCTION_ZIP_BYTES, MAX_LAYER_ZIP_BYTES = 6_000_000, 8_000_000
 
 
 def provided_libraries() -> set[str]:
@@ -166,8 +168,15 @@ def problems_of(path: Path, label: str, available: set[str], is_bootstrap: bool)
     return problems
 
 
+def size_problems(out: Path, products: list[str]) -> list[str]:
+    limits = {**{product: MAX_FUNCTION_ZIP_BYTES for product in products}, LAYER: MAX_LAYER_ZIP_BYTES}
+    sizes = {name: (out / f"{name}.zip").stat().st_size for name in limits}
+    return [f"{name}.zip: {size / 1e6:.2f} MB, over the {limits[name] / 1e6:.0f} MB target"
+            for name, size in sizes.items() if size > limits[name]]
+
+
 def check(out: Path, products: list[str]) -> list[str]:
-    problems: list[str] = []
+    problems = size_problems(out, products)
     with tempfile.TemporaryDirectory() as scratch:
         layer = Path(scratch) / LAYER
         with zipfile.ZipFile(out / f"{LAYER}.zip") as archive:
