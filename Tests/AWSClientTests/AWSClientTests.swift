@@ -123,6 +123,32 @@ let success = Reply.json(200, #"{"name":"ok"}"#)
         #expect(RetryStrategy(random: { 0 }).backoff(beforeRetry: 4) == .zero)
     }
 
+    @Test func aPacedCallRidesOutThrottlingForFiveRoundsOfRetriesAnUnpacedOneForThreeAttempts() async throws {
+        func client(_ server: TestHTTPServer, paced: Bool) throws -> AWSClient {
+            try AWSClient(
+                credentials: testCredentials, region: "eu-west-1",
+                endpointResolver: EndpointResolver(region: "eu-west-1", environment: ["AWS_ENDPOINT_URL": server.baseURL]),
+                http: CurlHTTPClient(), retryStrategy: RetryStrategy(sleeper: RecordingSleeper()), logger: Logger(label: "test"),
+                pacing: paced ? [.identityStore: RateLimiter(perSecond: 1000, adaptive: true)] : [:])
+        }
+        let contended = try scriptedServer(Array(repeating: throttled, count: 7) + [success])
+        _ = try await client(contended, paced: true).json(.identityStore, "ListGroupMemberships", Item(name: "x"), as: Item.self)
+        #expect(contended.requests.count == 8, "seven throttled answers ride out in three rounds")
+
+        let unpaced = try scriptedServer([throttled])
+        await #expect(throws: AWSServiceError.self) {
+            _ = try await client(unpaced, paced: false).json(.identityStore, "ListGroupMemberships", Item(name: "x"), as: Item.self)
+        }
+        #expect(unpaced.requests.count == 3)
+
+        let endless = try scriptedServer([throttled])
+        let error = await #expect(throws: AWSServiceError.self) {
+            _ = try await client(endless, paced: true).json(.identityStore, "ListGroupMemberships", Item(name: "x"), as: Item.self)
+        }
+        #expect(error?.code == "ThrottlingException")
+        #expect(endless.requests.count == 15, "five rounds of three attempts, then the throttling is the answer")
+    }
+
     @Test func anAdaptiveLimiterSlowsWhenThrottledAndWinsTheRateBackOnSuccess() async throws {
         let limiter = RateLimiter(perSecond: 1000, adaptive: true)
         let server = try scriptedServer([throttled, throttled, success])

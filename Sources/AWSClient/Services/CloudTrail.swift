@@ -85,11 +85,8 @@ public struct CloudTrailClient: CloudTrailAPI {
     /// lean on throttling errors, a tenth below the limit so that network jitter, which can
     /// bring two requests closer at the service than they left here, does not cross it.
     /// Every other reader in the account shares that limit (the other monitor, on the same
-    /// schedule; a person in the console), so when throttled all the same the pace slows (the
-    /// limiter adapts) and a page keeps its turn for up to `contendedRounds` rounds of the
-    /// usual retries rather than failing the whole read after three attempts.
+    /// schedule; a person in the console): a paced call rides out the throttling (AWSClient).
     let lookupRate: RateLimiter
-    static let contendedRounds = 5
 
     public init(client: AWSClient, lookupRate: RateLimiter = RateLimiter(perSecond: 1.8, adaptive: true)) {
         self.client = client
@@ -110,16 +107,7 @@ public struct CloudTrailClient: CloudTrailAPI {
         let attributes = attribute.map { [Attribute(AttributeKey: $0.key, AttributeValue: $0.value)] }
         return Paginator("CloudTrail LookupEvents") { [client, lookupRate] token in
             let input = Input(LookupAttributes: attributes, StartTime: AWSTimestamp(start), EndTime: AWSTimestamp(end), NextToken: token)
-            var round = 1
-            let page: Output
-            while true {
-                do {
-                    page = try await client.json(.cloudTrail, "LookupEvents", input, as: Output.self, pacedBy: lookupRate)
-                    break
-                } catch let error where RetryKind(error) == .throttling && round < Self.contendedRounds {
-                    round += 1
-                }
-            }
+            let page = try await client.json(.cloudTrail, "LookupEvents", input, as: Output.self, pacedBy: lookupRate)
             let events = try (page.Events ?? []).map { event in
                 do {
                     let record = try JSONDecoder().decode(CloudTrailRecord.self, from: Data(event.CloudTrailEvent.utf8))
