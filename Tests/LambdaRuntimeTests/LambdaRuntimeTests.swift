@@ -48,7 +48,15 @@ final class FakeRuntimeAPI: Sendable {
 }
 
 struct Greeting: Decodable { let name: String; let fail: Bool? }
-struct GreetingReply: Codable { let greeting: String; let traceId: String?; let traceEnvironment: String?; let deadline: Int64 }
+struct GreetingReply: Codable {
+    let greeting: String
+    let traceId: String?
+    let traceEnvironment: String?
+    let deadline: Int64
+    let functionArn: String
+    let clientContext: String?
+    let cognitoIdentity: String?
+}
 
 struct HandlerFailure: Error, CustomStringConvertible { var description: String { "the greeting failed on purpose" } }
 
@@ -60,7 +68,8 @@ struct GreetingHandler: LambdaHandler {
         return GreetingReply(
             greeting: "hello \(event.name)", traceId: context.traceId,
             traceEnvironment: ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"],
-            deadline: context.deadlineMilliseconds)
+            deadline: context.deadlineMilliseconds, functionArn: context.invokedFunctionArn,
+            clientContext: context.clientContext, cognitoIdentity: context.cognitoIdentity)
     }
 }
 
@@ -188,12 +197,15 @@ final class LogLines: Sendable {
         await #expect(throws: LambdaRuntimeExit.self) { try await runtime.run { _ in GreetingHandler() } }
     }
 
-    @Test func handlerSeesTraceIdAndDeadlineAndTheTraceVariableFollowsEachInvocation() async throws {
+    @Test func handlerSeesTheInvocationsHeadersAndTheTraceVariableFollowsEachInvocation() async throws {
         let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+        let clientContext = #"{"client":{"installation_id":"i-1"},"custom":{"k":"v"}}"#
+        let cognitoIdentity = #"{"cognitoIdentityId":"eu-west-1:abc","cognitoIdentityPoolId":"eu-west-1:pool"}"#
         let api = try FakeRuntimeAPI(events: [
             .init(requestId: "traced", body: #"{"name":"t"}"#, headers: [
                 ("Lambda-Runtime-Trace-Id", trace), ("Lambda-Runtime-Deadline-Ms", "1700000000123"),
                 ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:f"),
+                ("Lambda-Runtime-Client-Context", clientContext), ("Lambda-Runtime-Cognito-Identity", cognitoIdentity),
             ]),
             .init(requestId: "untraced", body: #"{"name":"u"}"#),
         ])
@@ -203,9 +215,12 @@ final class LogLines: Sendable {
         #expect(traced.traceId == trace)
         #expect(traced.traceEnvironment == trace)
         #expect(traced.deadline == 1_700_000_000_123)
+        #expect(traced.functionArn == "arn:aws:lambda:eu-west-1:123456789012:function:f")
+        #expect((traced.clientContext, traced.cognitoIdentity) == (clientContext, cognitoIdentity))
         let untraced = try JSONDecoder().decode(GreetingReply.self, from: try #require(api.post("/untraced/response")).body)
         #expect(untraced.traceId == nil)
         #expect(untraced.traceEnvironment == nil)
+        #expect(untraced.clientContext == nil && untraced.cognitoIdentity == nil)
     }
 
     @Test func jsonLogLinesCarryTimestampLevelMessageAndRequestId() async throws {

@@ -430,6 +430,32 @@ def test_dry_run_sends_and_writes_nothing(rig_path, state, sso):
     assert table_items(state, table) == before
 
 
+def test_a_warm_process_judges_each_invocation_afresh(rig_path, state, sso):
+    """A dry run, then a real one, in the same process: nothing of the first carries over."""
+    as_of = utc_now()
+    org = build_organisation(sso["identityStoreId"], state["accountId"], as_of, size=60, seed=1201)
+    expected = expectation(org, PASSWORD, 90, 14)
+    assert expected["counts"]["expired"] and expected["writes"]
+    seed_cloudtrail(state, org.records)
+    table = new_table(rig_path, org.items())
+    queue = new_queue(state)
+    before = table_items(state, table)
+    environment = monitor_environment(rig_path, state, sso, PASSWORD, table, queue, EXCLUDED_USERS=org.excluded_setting)
+
+    started = utc_now()
+    result = run_function(PASSWORD, [{"dryRun": True, "asOf": iso(as_of)}, {"asOf": iso(as_of)}], environment)
+    finished = utc_now() + SECOND
+
+    assert result.init_error is None and result.next_requests >= 2
+    assert [i.status for i in result.invocations] == ["success", "success"], [i.error for i in result.invocations]
+    dry, real = (invocation.response for invocation in result.invocations)
+    assert {key: dry[key] for key in expected["counts"]} == {key: real[key] for key in expected["counts"]} == expected["counts"]
+    assert (dry["dryRun"], dry["messagesSent"], dry["evidenceRecorded"]) == (True, 0, 0)
+    bodies = drain(state, queue[0])
+    assert real["dryRun"] is False and real["messagesSent"] == len(bodies) >= 1
+    check_write_back(before, table_items(state, table), expected["writes"], PASSWORD, started, finished)
+
+
 def test_nobody_flagged_sends_nothing_but_remembers(rig_path, state, sso):
     now = utc_now()
     b = Builder(sso["identityStoreId"], state["accountId"], now, seed=1)
