@@ -18,11 +18,12 @@ What it measures:
    for one small invocation each against a small rig; binary and zip sizes;
 2. the same cold start for a Python 3 handler that imports boto3 and creates its seven clients:
    the reference the Swift cold starts are a ratio of;
-3. both monitors on a registry of 10,000 users (1,000 with --quick) with 90 days of sign-ins and
-   password changes in the CloudTrail fake, LookupEvents limited to 2 requests a second;
-4. the credential report at 1,000, 5,000 and 10,000 users (1,000 with --quick), groups, accounts
-   and permission sets scaled alongside (organisation.py), with 20 ms a request and 20 requests a
-   second on `sso` and `identitystore` (moto_launcher.py's knobs).
+3. both monitors, as shipped (the zip's bootstrap with the layer), on a registry of 10,000 users
+   (1,000 with --quick) with 90 days of sign-ins and password changes in the CloudTrail fake,
+   LookupEvents limited to 2 requests a second;
+4. the credential report, as shipped, at 1,000, 5,000 and 10,000 users (1,000 with --quick),
+   groups, accounts and permission sets scaled alongside (organisation.py), with 20 ms a request
+   and 20 requests a second on `sso` and `identitystore` (moto_launcher.py's knobs).
 """
 from __future__ import annotations
 
@@ -247,7 +248,7 @@ def policy_values(state: dict, ids: dict, resources: dict) -> dict[str, str]:
     key = f"arn:aws:kms:{region}:{account}:key/00000000-0000-0000-0000-000000000000"
     return {"partition": "aws", "region": region, "account_id": account,
             "identity_store_arn": f"arn:aws:identitystore::{account}:identitystore/{ids['identityStoreId']}",
-            "instance_arn": ids["instanceArn"],
+            "instance_arn": ids["instanceArn"], "sso_instance_id": ids["instanceArn"].split("/")[-1],
             "registry_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources['table']}",
             "alert_queue_arn": resources["queueArn"], "report_bucket_arn": f"arn:aws:s3:::{resources['bucket']}",
             "report_prefix": REPORT_PREFIX,
@@ -441,37 +442,70 @@ def monitor_phases(moto: dict, wall_seconds: float) -> dict:
     }
 
 
-def monitor_runs(one: Rig, spec: dict, ids: dict, resources: dict, as_of: dt.datetime) -> dict:
-    values = policy_values(one.state, ids, resources)
+def monitor_runs(one: Rig, packages: Packages, spec: dict, ids: dict, resources: dict, repeats: int,
+                 restore_registry) -> dict:
+    """Each monitor `repeats` times, every run on the registry as seeded (`restore_registry`
+    undoes what the run before it wrote back); the medians, and each run's figures."""
     figures = {}
     for product in MONITORS:
-        environment = one.environment(one.function_user(product, values), **function_variables(product, ids, resources))
-        one.fake("DELETE", "stats")
-        one.stats(reset=True)
-        log(f"{product}: {len(spec['users'])} registry users")
-        started = time.monotonic()
-        result = lambda_emulator.run_function(str(BIN_DIR / product), [{}], env=environment, function_name=product,
-                                              max_wall_seconds=1500)
-        wall = time.monotonic() - started
-        fake, moto = one.fake("GET", "stats"), one.stats()
-        run = invocation_summary(result)
-        pages = lookup_pages(fake)
-        bound = pages / LOOKUP_RATE
-        figures[product] = {
-            **{k: run[k] for k in ("coldStartMs", "peakRssKb", "status", "error", "timedOut")},
-            "wallSeconds": (run["firstInvocationMs"] or 0) / 1000, "processSeconds": wall, "summary": run["response"],
-            "lookupEventsRequests": pages, "lookupEventsThrottled": fake.get("throttled"),
-            "motoRequests": {name: s["operations"] for name, s in moto["services"].items()},
-            "motoRequestsTotal": moto["requests"],
-            "lookupBoundSeconds": bound,
-            "wallBoundRatio": ((run["firstInvocationMs"] or 0) / 1000 / bound) if bound else None,
-            "phases": monitor_phases(moto, (run["firstInvocationMs"] or 0) / 1000),
-        }
-        cloudtrail_step = figures[product]["phases"]["cloudTrailSeconds"]
-        figures[product]["boundRatio"] = cloudtrail_step / bound if bound and cloudtrail_step is not None else None
-        log(f"{product}: {figures[product]['wallSeconds']:.1f} s, {pages} LookupEvents, {moto['requests']} moto requests,"
-            f" status {run['status']}")
+        environment = one.environment(one.function_user(product, policy_values(one.state, ids, resources)),
+                                      **function_variables(product, ids, resources))
+        runs = []
+        for repeat in range(repeats):
+            if figures or runs:
+                restore_registry()
+            log(f"{product}: {len(spec['users'])} registry users, run {repeat + 1} of {repeats}")
+            runs.append(monitor_run(one, packages, product, environment))
+        figures[product] = median_of_runs(runs)
     return figures
+
+
+def monitor_run(one: Rig, packages: Packages, product: str, environment: dict) -> dict:
+    one.fake("DELETE", "stats")
+    one.stats(reset=True)
+    started = time.monotonic()
+    result = packages.run(product, [{}], environment, max_wall_seconds=1500)
+    wall = time.monotonic() - started
+    fake, moto = one.fake("GET", "stats"), one.stats()
+    run = invocation_summary(result)
+    pages = lookup_pages(fake)
+    bound = pages / LOOKUP_RATE
+    figures = {
+        **{k: run[k] for k in ("coldStartMs", "peakRssKb", "status", "error", "timedOut")},
+        "wallSeconds": (run["firstInvocationMs"] or 0) / 1000, "processSeconds": wall, "summary": run["response"],
+        "lookupEventsRequests": pages, "lookupEventsThrottled": fake.get("throttled"),
+        "motoRequests": {name: s["operations"] for name, s in moto["services"].items()},
+        "motoRequestsTotal": moto["requests"],
+        "lookupBoundSeconds": bound,
+        "wallBoundRatio": ((run["firstInvocationMs"] or 0) / 1000 / bound) if bound else None,
+        "phases": monitor_phases(moto, (run["firstInvocationMs"] or 0) / 1000),
+    }
+    cloudtrail_step = figures["phases"]["cloudTrailSeconds"]
+    figures["boundRatio"] = cloudtrail_step / bound if bound and cloudtrail_step is not None else None
+    log(f"{product}: {figures['wallSeconds']:.1f} s, {pages} LookupEvents, {moto['requests']} moto requests,"
+        f" status {run['status']}")
+    return figures
+
+
+# The figures that vary between runs of the same work; the counts (requests, rows) do not.
+VARYING = ("coldStartMs", "peakRssKb", "wallSeconds", "processSeconds", "reportDurationMs", "boundRatio",
+           "wallBoundRatio", "achievedRatePerSecond")
+
+
+def median_of_runs(runs: list[dict]) -> dict:
+    """The first run's figures with every varying one (and each step of `phases`) the median over
+    `runs`, which are kept under `runs`; one failed run fails the whole."""
+    merged = dict(runs[0])
+    for key in VARYING:
+        if key in merged:
+            merged[key] = median([run.get(key) for run in runs])
+    if "phases" in merged:
+        merged["phases"] = {key: median([run["phases"][key] for run in runs]) for key in merged["phases"]}
+    failed = next((run for run in runs if run["status"] != "success"), None)
+    if failed:
+        merged.update(status=failed["status"], error=failed["error"])
+    merged["runs"] = [{key: run.get(key) for key in ("status",) + VARYING if key in run} for run in runs]
+    return merged
 
 
 def needed_requests(spec: dict, lookups: int) -> dict:
@@ -503,7 +537,7 @@ def needed_requests(spec: dict, lookups: int) -> dict:
             "total": sum(sso.values()) + sum(identitystore.values()) + pages(len(spec["accounts"]) + 1, 20) + lookups + 2}
 
 
-def report_run(one: Rig, spec: dict, ids: dict, resources: dict, shared: bool) -> dict:
+def report_run(one: Rig, packages: Packages, spec: dict, ids: dict, resources: dict, shared: bool) -> dict:
     values = policy_values(one.state, ids, resources)
     environment = one.environment(one.function_user("credential-report", values),
                                   **function_variables("credential-report", ids, resources))
@@ -518,8 +552,7 @@ def report_run(one: Rig, spec: dict, ids: dict, resources: dict, shared: bool) -
         f"{', '.join(LIMITED_SERVICES)}, {IDENTITY_CENTER_LATENCY_MS} ms a request)")
     try:
         started = time.monotonic()
-        result = lambda_emulator.run_function(str(BIN_DIR / "credential-report"), [{}], env=environment,
-                                              function_name="credential-report", max_wall_seconds=1500)
+        result = packages.run("credential-report", [{}], environment, max_wall_seconds=1500)
         process_seconds = time.monotonic() - started
     finally:
         one.knobs()  # off again
@@ -560,7 +593,9 @@ def report_run(one: Rig, spec: dict, ids: dict, resources: dict, shared: bool) -
     return figures
 
 
-def scale_runs(directory: Path, sizes_to_run: list[int], monitor_users: int | None, shared_check: bool) -> dict:
+def scale_runs(directory: Path, packages: Packages, sizes_to_run: list[int], monitor_users: int | None,
+               shared_check: bool, repeats: int) -> dict:
+    """Each organisation size on a rig of its own; every run `repeats` times, as medians."""
     report, monitors, extra = {}, None, {}
     for users in sizes_to_run:
         with running_rig(directory, f"org{users}") as one:
@@ -583,12 +618,16 @@ def scale_runs(directory: Path, sizes_to_run: list[int], monitor_users: int | No
                 f"{load_seconds:.1f} s")
             setup = {"seedSeconds": seed_seconds, "cloudTrailRecords": kinds, "cloudTrailLoadSeconds": load_seconds}
             if with_monitors:
-                setup["registryWriteSeconds"] = one.put_registry(
-                    resources["table"], organisation.registry_items(spec, ids, as_of))
-                monitors = {"users": users, "setup": setup, "runs": monitor_runs(one, spec, ids, resources, as_of)}
-            report[str(users)] = {**report_run(one, spec, ids, resources, shared=False), "setup": setup}
+                items = organisation.registry_items(spec, ids, as_of)
+                setup["registryWriteSeconds"] = one.put_registry(resources["table"], items)
+                runs = monitor_runs(one, packages, spec, ids, resources, repeats,
+                                    restore_registry=lambda: one.put_registry(resources["table"], items))
+                monitors = {"users": users, "setup": setup, "runs": runs}
+            report[str(users)] = {**median_of_runs([report_run(one, packages, spec, ids, resources, shared=False)
+                                                    for _ in range(repeats)]), "setup": setup}
             if shared_check and users == min(sizes_to_run):
-                extra[str(users)] = report_run(one, spec, ids, resources, shared=True)
+                extra[str(users)] = median_of_runs([report_run(one, packages, spec, ids, resources, shared=True)
+                                                    for _ in range(repeats)])
     return {"report": report, "monitors": monitors, "reportOneSharedBucket": extra}
 
 
@@ -650,7 +689,8 @@ def table(results: dict) -> str:
     m = results["machine"]
     lines += [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memoryGiB']} GiB; load at start {m['loadAverageAtStart'][0]:.2f}",
               f"Command: {results['command']}   ({'quick' if results['quick'] else 'full'}, "
-              f"{results['repeats']} cold-start rounds, {results['elapsedSeconds']:.0f} s in all)", ""]
+              f"{results['repeats']} cold-start rounds, scale runs the median of {results.get('scaleRepeats', 1)}, "
+              f"{results['elapsedSeconds']:.0f} s in all)", ""]
     sz = results["sizes"]
     lines.append("Sizes                       release binary  stripped bootstrap   zip")
     for product in PRODUCTS:
@@ -754,6 +794,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 users only and 3 cold-start rounds (about 3 minutes)")
     parser.add_argument("--repeats", type=int, help="cold-start rounds (default 5; 3 with --quick)")
+    parser.add_argument("--scale-repeats", type=int,
+                        help="runs of each monitor and report size, as medians (default 3; 1 with --quick)")
     parser.add_argument("--sizes", help="report sizes in users, comma-separated (default 1000,5000,10000)")
     parser.add_argument("--monitor-users", type=int, help="registry size for the monitors (default 10000; 1000 with --quick)")
     parser.add_argument("--no-shared-check", action="store_true", help="skip the extra report run with one shared bucket")
@@ -777,6 +819,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: no release binary for {', '.join(missing)} in {BIN_DIR}: run scripts/package first", file=sys.stderr)
         return 2
     repeats = args.repeats or (3 if args.quick else 5)
+    scale_repeats = args.scale_repeats or (1 if args.quick else 3)
     sizes_to_run = [int(s) for s in args.sizes.split(",")] if args.sizes else ([1000] if args.quick else [1000, 5000, 10000])
     monitor_users = args.monitor_users or (1000 if args.quick else 10000)
     if monitor_users not in sizes_to_run:
@@ -784,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results = {"schemaVersion": 1, "startedAt": iso(dt.datetime.now(dt.timezone.utc)), "quick": args.quick,
                "command": " ".join(shlex.quote(a) for a in [os.environ.get("BENCH_COMMAND", sys.argv[0])] + sys.argv[1:]),
-               "machine": machine(), "repeats": repeats, "targets": TARGETS,
+               "machine": machine(), "repeats": repeats, "scaleRepeats": scale_repeats, "targets": TARGETS,
                "reportBound": "max over the rate-limited services of (requests served / allowed rate): sso and "
                               "identitystore at 20/s each (or their sum at 20/s with one shared bucket), LookupEvents "
                               "at 2/s; latency and unlimited services are not counted"}
@@ -794,7 +837,8 @@ def main(argv: list[str] | None = None) -> int:
         packages = Packages.unpack(args.zips, directory / "packages")
         results["coldStarts"] = cold_starts(directory, BIN_DIR, packages, repeats)
         results["libraryLoads"] = library_loads(packages.layer / "lib" / "libcurl-https.so.4", max(repeats, 5))
-        results["scale"] = scale_runs(directory, sizes_to_run, monitor_users, not args.no_shared_check)
+        results["scale"] = scale_runs(directory, packages, sizes_to_run, monitor_users, not args.no_shared_check,
+                                      scale_repeats)
     except BaseException:
         log(f"failed; rig logs kept in {directory}")
         raise
