@@ -33,7 +33,6 @@ import json
 import math
 import os
 import platform
-import re
 import shlex
 import shutil
 import statistics
@@ -54,14 +53,12 @@ import fixtures  # noqa: E402
 import lambda_emulator  # noqa: E402
 import organisation  # noqa: E402
 import rig  # noqa: E402
-from deploy import Packages  # noqa: E402
+from deploy import Packages, render_policy, policy_values as deploy_policy_values  # noqa: E402
 
 PRODUCTS = ["registry-writer", "registry-cleaner", "password-expiry-monitor", "inactivity-monitor", "credential-report"]
 MONITORS = ["password-expiry-monitor", "inactivity-monitor"]
 REFERENCE = "python-boto3-reference"
 REFERENCE_CLIENTS = ["dynamodb", "identitystore", "sqs", "sso-admin", "cloudtrail", "s3", "organizations"]
-POLICY_DIR = ROOT / "infra" / "policies"
-PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 REPORT_PREFIX = "credential_reports/"
 LOOKUP_RATE = 2          # the CloudTrail fake's LookupEvents limit, a second (AWS's)
 IDENTITY_CENTER_RATE = 20
@@ -237,23 +234,10 @@ def running_rig(directory: Path, name: str):
         log(f"stopped rig {name}")
 
 
-def render_policy(product: str, values: dict[str, str]) -> dict:
-    """infra/policies/<product>.json with its placeholders filled, as Terraform's templatefile()."""
-    text = (POLICY_DIR / f"{product}.json").read_text()
-    return json.loads(PLACEHOLDER.sub(lambda match: values[match.group(1)], text))
-
-
 def policy_values(state: dict, ids: dict, resources: dict) -> dict[str, str]:
-    account, region = state["accountId"], state["region"]
-    key = f"arn:aws:kms:{region}:{account}:key/00000000-0000-0000-0000-000000000000"
-    return {"partition": "aws", "region": region, "account_id": account,
-            "identity_store_arn": f"arn:aws:identitystore::{account}:identitystore/{ids['identityStoreId']}",
-            "instance_arn": ids["instanceArn"], "sso_instance_id": ids["instanceArn"].split("/")[-1],
-            "registry_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources['table']}",
-            "alert_queue_arn": resources["queueArn"], "report_bucket_arn": f"arn:aws:s3:::{resources['bucket']}",
-            "report_prefix": REPORT_PREFIX,
-            "event_data_store_arn": f"arn:aws:cloudtrail:{region}:{account}:eventdatastore/none",
-            "registry_kms_key_arn": key, "alert_kms_key_arn": key, "report_kms_key_arn": key}
+    """The policy templates' values for one benchmark organisation's resources."""
+    return deploy_policy_values(state, ids, registry_table=resources["table"], alert_queue_arn=resources["queueArn"],
+                                report_bucket=resources["bucket"], report_prefix=REPORT_PREFIX)
 
 
 def function_variables(product: str, ids: dict, resources: dict) -> dict:

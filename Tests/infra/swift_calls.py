@@ -80,6 +80,16 @@ def matching(text: str, open_at: int, pair: str = "{}") -> int:
     raise ValueError(f"unbalanced {pair} from offset {open_at}")
 
 
+def opening_of(text: str, close_at: int) -> int:
+    """The offset of the parenthesis that the one at `close_at` closes."""
+    depth = 0
+    for k in range(close_at, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[k], 0)
+        if depth == 0:
+            return k
+    raise ValueError(f"unbalanced () before offset {close_at}")
+
+
 @dataclass
 class TypeInfo:
     name: str
@@ -171,16 +181,8 @@ class Program:
             receiver_type = None
             if receiver in ("self", "Self"):
                 receiver_type = method.type
-            elif receiver == ")":
-                opening = body.rfind("(", 0, match.start(1) + 1)
-                depth, k = 0, match.start(1)
-                while k >= 0:  # back to the parenthesis this one closes
-                    depth += {")": 1, "(": -1}.get(body[k], 0)
-                    if depth == 0:
-                        opening = k
-                        break
-                    k -= 1
-                before = re.search(r"(\w+)\s*$", body[:opening])
+            elif receiver == ")":  # `Type(…).name`: the type whose value the parentheses make
+                before = re.search(r"(\w+)\s*$", body[:opening_of(body, match.start(1))])
                 if before and before.group(1) in self.types:
                     receiver_type = before.group(1)
             elif receiver and receiver in self.types:
