@@ -205,17 +205,6 @@ def test_writer_dates_a_user_a_reconcile_found_first(rig_path, state, sso, store
     assert (item["UserName"], item["DisplayName"], item["IdentityStoreId"]) == (user["userName"], user["displayName"], store)
 
 
-def iam_create_user(when: dt.datetime) -> dict:
-    """IAM's own CreateUser, which a too-broad EventBridge rule would also deliver."""
-    name = unique("iam-user")
-    identity = ct.admin_identity()
-    return ct.record(when, "iam.amazonaws.com", "CreateUser", identity, user_agent=ct.CLI.replace("sso", "iam"),
-                     request={"userName": name},
-                     response={"user": {"path": "/", "userName": name, "userId": "AIDA" + uuid.uuid4().hex[:17].upper(),
-                                        "arn": f"arn:aws:iam::{ct.ACCOUNT_ID}:user/{name}",
-                                        "createDate": ct.console_date(when)}})
-
-
 def test_writer_reports_events_it_cannot_act_on_and_keeps_serving(rig_path, state, sso, store):
     table = new_table(rig_path)
     environment = environment_for(state, sso, rig_path, "registry-writer", table)
@@ -233,7 +222,7 @@ def test_writer_reports_events_it_cannot_act_on_and_keeps_serving(rig_path, stat
         no_id[source] = record
     failed = ct.create_user("identitystore", ghost["userId"], ghost["userName"], when, identity_store_id=store,
                             error="AccessDeniedException")
-    foreign = iam_create_user(when)
+    foreign = ct.iam_user_event("CreateUser", unique("iam-user"), when)
     good = create_store_user(state, store, "good")
     good_record = ct.create_user("sso-directory", good["userId"], good["userName"], when, identity_store_id=store)
     events = [eventbridge(no_id["sso-directory"]), eventbridge(no_id["identitystore"]),

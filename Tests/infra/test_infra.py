@@ -1,4 +1,4 @@
-"""Static checks of infra/ (Terraform cannot run here): every file parses; the variables are
+"""Static checks of infra/ (test_terraform.py runs Terraform itself): every file parses; the variables are
 described, typed and validated; the environment Terraform gives each function is exactly what the
 Swift code reads; every product is deployed and triggered; each IAM policy template allows exactly
 the operations its function's code can reach (swift_calls.py); the schedules are valid EventBridge expressions; and

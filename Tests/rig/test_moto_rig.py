@@ -1,4 +1,4 @@
-"""Tests for the rig's moto part: scripts/rig/rig.py, moto_launcher.py and fixtures.py.
+"""Tests for the rig's moto part: scripts/rig/rig.py, moto_launcher.py, moto_corrections.py and fixtures.py.
 
 One rig serves the module, auth on: everything is signed, as the Swift functions will sign, and
 judged by IAM policies. Error answers are asserted as moto sends them on the wire, since the
@@ -6,12 +6,14 @@ project's own client, not boto3, will read them.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import os
 import subprocess
 import sys
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -329,6 +331,89 @@ def test_function_users_are_accepted_by_the_cloudtrail_fake_for_what_their_polic
     stranger = {"aws_access_key_id": "AKIAUNKNOWNKEY000000", "aws_secret_access_key": "x"}
     with pytest.raises(ClientError):
         rig.client(state, "cloudtrail", stranger).lookup_events(MaxResults=1)
+
+
+# --- the corrections a Terraform apply needs ----------------------------------------------------
+
+
+def bootstrap_zip() -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("bootstrap", "#!/bin/sh\n")
+    return archive.getvalue()
+
+
+def test_a_request_without_a_body_is_checked_against_its_real_signature(running):
+    """Lambda's GetLayerVersion: a GET with no body; and ListLayerVersions, a GET with a query."""
+    lambda_ = rig.client(running[1], "lambda")
+    layer = f"layer-{uuid.uuid4().hex[:8]}"
+    lambda_.publish_layer_version(LayerName=layer, Content={"ZipFile": bootstrap_zip()})
+    assert lambda_.get_layer_version(LayerName=layer, VersionNumber=1)["Version"] == 1
+    assert [one["Version"] for one in lambda_.list_layer_versions(LayerName=layer, MaxItems=5)["LayerVersions"]] == [1]
+    wrong = rig.client(running[1], "lambda", {"aws_access_key_id": running[1]["admin"]["accessKeyId"],
+                                                "aws_secret_access_key": "not-the-secret"})
+    with pytest.raises(ClientError) as raised:
+        wrong.get_layer_version(LayerName=layer, VersionNumber=1)
+    assert wire_error(raised) == (403, "SignatureDoesNotMatch")
+
+
+def queue_attributes(sqs, url: str, *names: str) -> dict:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names)).get("Attributes", {})
+
+
+def test_setting_one_queue_attribute_leaves_the_others(running):
+    sqs = rig.client(running[1], "sqs")
+    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = queue_attributes(sqs, url, "QueueArn")["QueueArn"]
+    policy = json.dumps(allow("sqs:SendMessage", arn))
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "60"})
+    assert queue_attributes(sqs, url, "Policy", "VisibilityTimeout") == {"Policy": policy, "VisibilityTimeout": "60"}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
+    assert "Policy" not in queue_attributes(sqs, url, "All")
+
+
+def test_redrive_allow_policy_is_answered_and_cleared(running):
+    sqs = rig.client(running[1], "sqs")
+    url = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    assert "RedriveAllowPolicy" not in queue_attributes(sqs, url, "All")
+    allow_policy = json.dumps({"redrivePermission": "allowAll"})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedriveAllowPolicy": allow_policy})
+    assert queue_attributes(sqs, url, "RedriveAllowPolicy") == {"RedriveAllowPolicy": allow_policy}
+    assert queue_attributes(sqs, url, "All")["RedriveAllowPolicy"] == allow_policy
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedriveAllowPolicy": ""})
+    assert "RedriveAllowPolicy" not in queue_attributes(sqs, url, "All")
+
+
+def test_a_redrive_policy_reads_back_as_aws_writes_it(running):
+    sqs = rig.client(running[1], "sqs")
+    dlq = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    dlq_arn = queue_attributes(sqs, dlq, "QueueArn")["QueueArn"]
+    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})})["QueueUrl"]
+    assert queue_attributes(sqs, url, "RedrivePolicy")["RedrivePolicy"] == \
+        f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":5}}'
+
+
+def test_a_function_keeps_its_key_dead_letters_and_logging(running):
+    state = running[1]
+    lambda_, iam, sqs = (rig.client(state, name) for name in ("lambda", "iam", "sqs"))
+    name = f"fn-{uuid.uuid4().hex[:8]}"
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = queue_attributes(sqs, dlq, "QueueArn")["QueueArn"]
+    key = f"arn:aws:kms:{state['region']}:{state['accountId']}:key/{uuid.uuid4()}"
+    lambda_.create_function(FunctionName=name, Runtime="provided.al2023", Handler="bootstrap", Role=role,
+                            Code={"ZipFile": bootstrap_zip()})
+    assert lambda_.get_function_configuration(FunctionName=name)["LoggingConfig"] == \
+        {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"}
+    logging_config = {"LogFormat": "JSON", "ApplicationLogLevel": "WARN", "SystemLogLevel": "INFO", "LogGroup": "/custom"}
+    lambda_.update_function_configuration(FunctionName=name, KMSKeyArn=key, DeadLetterConfig={"TargetArn": dlq_arn},
+                                          LoggingConfig=logging_config, TracingConfig={"Mode": "Active"})
+    configuration = lambda_.get_function_configuration(FunctionName=name)
+    assert (configuration["KMSKeyArn"], configuration["DeadLetterConfig"], configuration["LoggingConfig"],
+            configuration["TracingConfig"]) == (key, {"TargetArn": dlq_arn}, logging_config, {"Mode": "Active"})
 
 
 def run_cli(*args: str) -> str:

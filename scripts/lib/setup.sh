@@ -19,6 +19,13 @@ require_swift() {
     [[ "${version:-0}" -ge 6 ]] || fail "Swift 6 or later is needed; found: $(swift --version 2>&1 | head -n1)"
 }
 
+# The Terraform stage of the tests runs offline: terraform itself and a filesystem mirror of the
+# hashicorp/aws provider (Tests/infra/test_terraform.py finds it, or TF_PLUGIN_MIRROR names it).
+require_terraform() {
+    command -v terraform >/dev/null 2>&1 \
+        || fail "terraform is not on PATH. Install Terraform 1.5 or later (HashiCorp's release zip or Debian repository), then run this again."
+}
+
 install_system_packages() {
     local missing=()
     for package in "${SYSTEM_PACKAGES[@]}" "$@"; do

@@ -203,3 +203,17 @@ def delete_user(source: str, user_id: str, when, identity_store_id: str = IDENTI
     agent = BROWSER if event_source == SOURCES["sso-directory"] else CLI.replace("sso", "identitystore")
     return record(when, event_source, "DeleteUser", admin_identity(), user_agent=agent, error=error,
                   request={"identityStoreId": identity_store_id, "userId": user_id})
+
+
+def iam_user_event(name: str, user_name: str, when) -> dict:
+    """IAM's own CreateUser or DeleteUser (iam.amazonaws.com): same event names as the identity
+    store's, which a rule matching on eventName alone would also deliver."""
+    if name not in ("CreateUser", "DeleteUser"):
+        raise ValueError("name must be 'CreateUser' or 'DeleteUser'")
+    agent = CLI.replace("sso", "iam")
+    if name == "DeleteUser":
+        return record(when, "iam.amazonaws.com", name, admin_identity(), user_agent=agent, request={"userName": user_name})
+    user = {"path": "/", "userName": user_name, "userId": "AIDA" + stable_id("iam", user_name).replace("-", "")[:17].upper(),
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/{user_name}", "createDate": console_date(when)}
+    return record(when, "iam.amazonaws.com", name, admin_identity(), user_agent=agent,
+                  request={"userName": user_name}, response={"user": user})

@@ -1,0 +1,355 @@
+"""Where moto 5.2.1 is not AWS, corrected: monkeypatches that moto_launcher.py applies before its
+server starts. Each names the moto code it corrects and what AWS does instead.
+
+What the functions need (the first three are the ones moto is known for):
+- (1), (2) sso-admin: ListAccountsForProvisionedPermissionSet answers moto's own account only, and
+  ListPermissionSetsProvisionedToAccount ignores AccountId; neither pages.
+- (3) IAM evaluation knows the request's resource for S3, SQS, IAM and STS only and judges every
+  other service against `*`: DynamoDB gets its table ARNs, services with no resource are judged on
+  the action alone.
+- moto's identity store ids do not fit AWS's pattern `d-[0-9a-f]{10}`, which the functions check.
+- SQS batch operations are authorised as their single-message actions, as in AWS.
+
+What a Terraform apply of infra/ needs (Tests/infra/test_terraform.py applies it to the rig):
+- Signatures: a request with neither body nor form (a REST GET such as Lambda's GetLayerVersion) is
+  checked as if its query or headers were its body, so its correct signature is refused.
+- SQS: RedriveAllowPolicy is stored but never returned, and asking for it by name fails; setting any
+  attribute wipes the queue's Policy; RedrivePolicy comes back with other whitespace than AWS's.
+- Lambda: KMSKeyArn, DeadLetterConfig and LoggingConfig are neither stored nor returned.
+
+They were read against moto 5.2.1 only, so another version is refused.
+"""
+from __future__ import annotations
+
+import json
+
+MOTO_VERSION = "5.2.1"
+# Each sso-admin list answers at most this many items a page: AWS's maximum MaxResults, and the
+# default moto uses for its other sso-admin lists.
+SSO_ADMIN_PAGE_DEFAULT = 100
+
+
+class _UnknownResource(str):
+    """The resource of a request moto cannot name; matched by identity, never by value."""
+
+
+UNKNOWN_RESOURCE = _UnknownResource("*")
+
+
+# --- (1) and (2): sso-admin provisioning ------------------------------------------------------
+
+
+def _provision_targets(backend) -> set[tuple[str, str, str]]:
+    """(instance ARN, permission set ARN, account id) named by ProvisionPermissionSet calls."""
+    if not hasattr(backend, "rig_provision_targets"):
+        backend.rig_provision_targets = set()
+    return backend.rig_provision_targets
+
+
+def record_provision_target(backend, instance_arn: str, permission_set_arn: str, account_id: str) -> None:
+    """What ProvisionPermissionSet to an account leaves in AWS, for seeding that bypasses the API."""
+    _provision_targets(backend).add((instance_arn, permission_set_arn, account_id))
+
+
+def _provisioned_pairs(backend, instance_arn: str) -> set[tuple[str, str]]:
+    """(account id, permission set ARN) pairs provisioned in an instance, as AWS keeps them: a
+    permission set is provisioned to an account by an assignment there, or by
+    ProvisionPermissionSet naming the account. Deleted permission sets are provisioned nowhere."""
+    existing = {ps.permission_set_arn for ps in backend.permission_sets}
+    pairs = {
+        (assignment.target_id, assignment.permission_set_arn)
+        for assignment in backend.account_assignments
+        if assignment.instance_arn == instance_arn
+    }
+    pairs |= {
+        (account, ps_arn)
+        for instance, ps_arn, account in _provision_targets(backend)
+        if instance == instance_arn
+    }
+    return {(account, ps_arn) for account, ps_arn in pairs if ps_arn in existing}
+
+
+def _page(response, result_key: str, values: list[str], checked: dict) -> str:
+    """One page of `values` with moto's own opaque NextToken, bound to the `checked` inputs.
+    moto never leaves a permission set outdated in an account, so a filter on
+    LATEST_PERMISSION_SET_NOT_PROVISIONED finds nothing."""
+    from moto.utilities.paginator import Paginator
+
+    if response._get_param("ProvisioningStatus") == "LATEST_PERMISSION_SET_NOT_PROVISIONED":
+        values = []
+    paginator = Paginator(
+        max_results=response._get_param("MaxResults"),
+        max_results_default=SSO_ADMIN_PAGE_DEFAULT,
+        starting_token=response._get_param("NextToken"),
+        unique_attribute="value",
+        param_values_to_check=checked,
+    )
+    page, next_token = paginator.paginate([{"value": value} for value in values])
+    body = {result_key: [item["value"] for item in page]}
+    if next_token:
+        body["NextToken"] = next_token
+    return json.dumps(body)
+
+
+def _patch_sso_admin() -> None:
+    """moto's ssoadmin/models.py keeps one list of provisioned permission sets per instance,
+    ignores ProvisionPermissionSet's TargetId, answers ListAccountsForProvisionedPermissionSet
+    with moto's own account only, and ListPermissionSetsProvisionedToAccount ignores AccountId;
+    neither pages. AWS answers every account the permission set is provisioned to, and only the
+    permission sets provisioned to the given account, a page at a time."""
+    from moto.ssoadmin.responses import SSOAdminResponse
+
+    original_provision = SSOAdminResponse.provision_permission_set
+
+    def provision_permission_set(self) -> str:
+        answer = original_provision(self)
+        if self._get_param("TargetType") == "AWS_ACCOUNT":
+            record_provision_target(self.ssoadmin_backend, self._get_param("InstanceArn"),
+                                    self._get_param("PermissionSetArn"), self._get_param("TargetId"))
+        return answer
+
+    def list_accounts_for_provisioned_permission_set(self) -> str:
+        instance_arn = self._get_param("InstanceArn")
+        ps_arn = self._get_param("PermissionSetArn")
+        accounts = sorted(
+            account for account, arn in _provisioned_pairs(self.ssoadmin_backend, instance_arn) if arn == ps_arn
+        )
+        return _page(self, "AccountIds", accounts, {"InstanceArn": instance_arn, "PermissionSetArn": ps_arn})
+
+    def list_permission_sets_provisioned_to_account(self) -> str:
+        instance_arn = self._get_param("InstanceArn")
+        account_id = self._get_param("AccountId")
+        ps_arns = sorted(
+            arn for account, arn in _provisioned_pairs(self.ssoadmin_backend, instance_arn) if account == account_id
+        )
+        return _page(self, "PermissionSets", ps_arns, {"InstanceArn": instance_arn, "AccountId": account_id})
+
+    SSOAdminResponse.provision_permission_set = provision_permission_set
+    SSOAdminResponse.list_accounts_for_provisioned_permission_set = list_accounts_for_provisioned_permission_set
+    SSOAdminResponse.list_permission_sets_provisioned_to_account = list_permission_sets_provisioned_to_account
+
+
+# --- (3): the resource IAM policies are judged against ----------------------------------------
+
+
+def _dynamodb_table_names(body: dict) -> list[str]:
+    """Every table a DynamoDB request names: TableName, the batch calls' RequestItems, the
+    transactions' items. Requests that name none (ListTables) are judged on `*`, as in AWS."""
+    if "TableName" in body:
+        return [body["TableName"]]
+    names = list(body.get("RequestItems", {}))
+    for item in body.get("TransactItems", []):
+        names += [operation["TableName"] for operation in item.values() if "TableName" in operation]
+    return list(dict.fromkeys(names))
+
+
+def _dynamodb_resource(self) -> str | tuple[str, ...]:
+    """The table ARN (or the index ARN for a Query or Scan on an index) the request acts on,
+    as AWS authorises DynamoDB; a tuple when it acts on several tables."""
+    try:
+        body = json.loads(self.raw_body or b"{}")
+    except ValueError:
+        return "*"
+    if not isinstance(body, dict):
+        return "*"
+    prefix = f"arn:{self.partition}:dynamodb:{self.region}:{self.current_account}:table/"
+    # DynamoDB also takes a table's ARN wherever it takes its name.
+    arns = [name if name.startswith("arn:") else prefix + name for name in _dynamodb_table_names(body)]
+    if not arns:
+        return "*"
+    if len(arns) == 1 and "IndexName" in body:
+        return f"{arns[0]}/index/{body['IndexName']}"
+    return arns[0] if len(arns) == 1 else tuple(arns)
+
+
+def _patch_iam_resources() -> None:
+    """moto/core/responses.py `call_action` judges a request against `_determine_resource()`,
+    which only SQS, IAM and STS define (S3 has its own); every other service is judged against
+    `*`, which a statement scoped to a real ARN never matches (`IAMPolicyStatement._match` is a
+    regular expression of the statement's Resource over the request's resource). So: DynamoDB
+    names its tables; services with no resource are judged on the action alone (their
+    statements' Resource matches anything); a request on several resources needs each one
+    allowed, as a DynamoDB batch does in AWS."""
+    from moto.core.responses import BaseResponse
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase
+
+    BaseResponse._determine_resource = lambda self: UNKNOWN_RESOURCE
+    DynamoHandler._determine_resource = _dynamodb_resource
+
+    original_matches = IAMPolicyStatement._check_element_matches
+
+    def check_element_matches(self, statement_element, value) -> bool:
+        if statement_element == "Resource" and value is UNKNOWN_RESOURCE:
+            return True
+        return original_matches(self, statement_element, value)
+
+    original_permitted = IAMRequestBase.check_action_permitted
+
+    def check_action_permitted(self, resource) -> None:
+        for one in resource if isinstance(resource, tuple) else (resource,):
+            original_permitted(self, one)
+
+    IAMPolicyStatement._check_element_matches = check_element_matches
+    IAMRequestBase.check_action_permitted = check_action_permitted
+
+
+# --- identity store ids and SQS batch actions ---------------------------------------------------
+
+
+def _patch_identity_store_id() -> None:
+    """moto.ssoadmin.models.Instance draws `d-` + 10 letters and digits; AWS's ids are hex."""
+    import secrets
+
+    from moto.ssoadmin import models
+
+    original_init = models.Instance.__init__
+
+    def __init__(self, account_id: str, region: str) -> None:
+        original_init(self, account_id, region)
+        self.identity_store_id = f"d-{secrets.token_hex(5)}"
+
+    models.Instance.__init__ = __init__
+
+
+# SQS's batch operations are authorised by their single-message actions in AWS (the service
+# authorization reference lists no sqs:SendMessageBatch); moto asks for the batch name.
+IAM_ACTION_OF_OPERATION = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def _patch_batch_actions() -> None:
+    """moto.iam.access_control.IAMRequestBase.__init__ makes `<service>:<operation>` the action
+    judged; AWS judges SQS batch operations as their single-message actions."""
+    from moto.iam.access_control import IAMRequestBase
+
+    original_init = IAMRequestBase.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        original_init(self, *args, **kwargs)
+        self._action = IAM_ACTION_OF_OPERATION.get(self._action, self._action)
+
+    IAMRequestBase.__init__ = __init__
+
+
+def _patch_signature_of_bodiless_requests() -> None:
+    """moto/core/responses.py `setup_class` fills `self.data` with the query, else the form, else
+    the request's headers, and moto/iam/access_control.py `_create_aws_request` signs
+    `body or data`: a request without a body is checked as if that dict were its form-encoded
+    body. Only a form post (whose body werkzeug has parsed into the form) has its body in `data`;
+    any other request is signed over the body it was sent with, empty or not, as in AWS."""
+    from moto.iam.access_control import IAMRequestBase
+
+    original_create = IAMRequestBase._create_aws_request
+
+    def _create_aws_request(self):
+        request = original_create(self)
+        content_type = next((value for name, value in self._headers.items() if name.lower() == "content-type"), "")
+        if not self._body and not content_type.startswith("application/x-www-form-urlencoded"):
+            request.data = b""
+        return request
+
+    IAMRequestBase._create_aws_request = _create_aws_request
+
+
+def apply_patches() -> None:
+    """All the corrections; refuses a moto other than the one they were read against."""
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise SystemExit(f"moto {MOTO_VERSION} is required (the patches were checked against it); found {moto.__version__}")
+    _patch_sso_admin()
+    _patch_iam_resources()
+    _patch_identity_store_id()
+    _patch_batch_actions()
+    _patch_signature_of_bodiless_requests()
+    _patch_sqs_attributes()
+    _patch_lambda_configuration()
+
+
+# --- what a Terraform apply needs: SQS queue attributes ------------------------------------------
+
+
+def _patch_sqs_attributes() -> None:
+    """moto/sqs/models.py `Queue`: `_set_attributes` sets `self.policy` from every call, so a
+    SetQueueAttributes without Policy removes it; RedriveAllowPolicy is stored by the generic
+    setattr but is not among the attributes answered or accepted by name; `attributes` dumps
+    RedrivePolicy with `json.dumps`' spaces. AWS changes only the attributes a call names (an
+    empty value clears one), answers RedriveAllowPolicy like any other, and writes its JSON
+    without spaces. The AWS provider waits for what it set to read back, so each of these hangs
+    or keeps changing an apply."""
+    from moto.sqs.models import Queue
+
+    Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]
+    Queue.redrive_allow_policy = None  # the class default: a queue made without one has none
+    original_set = Queue._set_attributes
+    original_attributes = Queue.attributes.fget
+
+    def _set_attributes(self, attributes: dict, now=None) -> None:
+        policy = getattr(self, "policy", None)
+        original_set(self, attributes, now)
+        if "Policy" not in attributes:
+            self.policy = policy
+        for name in ("Policy", "RedriveAllowPolicy"):
+            if name in attributes and not attributes[name]:
+                setattr(self, "policy" if name == "Policy" else "redrive_allow_policy", None)
+
+    def attributes(self) -> dict:
+        answer = original_attributes(self)
+        if self.redrive_policy:
+            answer["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        if not answer.get("RedriveAllowPolicy"):
+            answer.pop("RedriveAllowPolicy", None)
+        return answer
+
+    Queue._set_attributes = _set_attributes
+    Queue.attributes = property(attributes)
+
+
+# --- what a Terraform apply needs: Lambda function configuration ---------------------------------
+
+# The parts of a function's configuration moto drops, with what AWS answers when none is given.
+LAMBDA_KEPT_CONFIGURATION = ("KMSKeyArn", "DeadLetterConfig", "LoggingConfig")
+
+
+def _default_logging_config(function) -> dict:
+    return {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function.function_name}"}
+
+
+def _patch_lambda_configuration() -> None:
+    """moto/awslambda/models.py `LambdaFunction` reads neither KMSKeyArn, DeadLetterConfig nor
+    LoggingConfig from CreateFunction or UpdateFunctionConfiguration, and `get_configuration`
+    answers none of them; AWS keeps and answers all three (LoggingConfig with its defaults, Text
+    and /aws/lambda/<name>, when none was given)."""
+    from moto.awslambda.models import LambdaFunction
+
+    original_init = LambdaFunction.__init__
+    original_update = LambdaFunction.update_configuration
+    original_get = LambdaFunction.get_configuration
+
+    def __init__(self, account_id: str, spec: dict, *args, **kwargs) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.rig_configuration = {name: spec[name] for name in LAMBDA_KEPT_CONFIGURATION if spec.get(name)}
+
+    def update_configuration(self, config_updates: dict) -> dict:
+        for name in LAMBDA_KEPT_CONFIGURATION:
+            if name in config_updates:
+                self.rig_configuration[name] = config_updates[name]
+        if "TracingConfig" in config_updates:
+            self.tracing_config = config_updates["TracingConfig"]
+        return original_update(self, config_updates)
+
+    def get_configuration(self, *args, **kwargs) -> dict:
+        configuration = original_get(self, *args, **kwargs)
+        kept = getattr(self, "rig_configuration", {})
+        logging_config = {**_default_logging_config(self), **kept.get("LoggingConfig", {})}
+        configuration.update({name: value for name, value in kept.items() if value})
+        configuration["LoggingConfig"] = logging_config
+        return configuration
+
+    LambdaFunction.__init__ = __init__
+    LambdaFunction.update_configuration = update_configuration
+    LambdaFunction.get_configuration = get_configuration
