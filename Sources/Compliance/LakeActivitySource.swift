@@ -155,7 +155,7 @@ struct LakeQuery {
     let sleeper: any Sleeper
     let pollInterval: Duration
 
-    func run(_ statement: String, deadline: Date?) async throws -> [[String: String]] {
+    func run(_ statement: String, deadline: Date?) async throws -> [LakeRow] {
         let queryId = try await cloudTrail.startQuery(statement)
         var page = try await cloudTrail.getQueryResults(queryId, nextToken: nil, maxResults: 1000)
         while page.status == .queued || page.status == .running {
@@ -168,13 +168,26 @@ struct LakeQuery {
         guard page.status == .finished else {
             throw LakeQueryError(queryId: queryId, status: page.status, message: page.errorMessage ?? "no message from CloudTrail")
         }
-        var rows = page.rows
+        var rows = page.rows.map(LakeRow.init)
         while let token = page.nextToken {
             page = try await cloudTrail.getQueryResults(queryId, nextToken: token, maxResults: 1000)
-            rows += page.rows
+            rows += page.rows.map(LakeRow.init)
         }
         return rows
     }
+}
+
+/// One result row, read by column name whatever its case: Trino, which Lake runs on, lowercases
+/// the names of result columns, aliases included (`AS onBehalfOfUserId` comes back as
+/// `onbehalfofuserid`), so a lookup by the name as written would find nothing.
+struct LakeRow {
+    private let cells: [String: String]
+
+    init(_ cells: [String: String]) {
+        self.cells = Dictionary(cells.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
+    }
+
+    subscript(column: String) -> String? { cells[column.lowercased()] }
 }
 
 /// A Lake query that failed, was cancelled, timed out, or outlived the invocation.

@@ -70,6 +70,23 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
         #expect(statement.contains("eventTime >= '2026-08-23 06:00:00' AND eventTime <= '2026-11-21 06:00:00'"))
     }
 
+    @Test func columnsAreFoundWhateverTheirCaseAsTrinoLowercasesThem() async throws {
+        let rows = [
+            ["eventsource": "signin.amazonaws.com", "eventname": "UserAuthentication", "eventtime": "2026-11-01 10:00:00.000",
+             "onbehalfofuserid": "id-1", "serviceeventdetails": #"{"UserAuthentication":"Success"}"#],
+            ["eventsource": "signin.amazonaws.com", "eventname": "UserAuthentication", "eventtime": "2026-11-02 10:00:00.000",
+             "identityusername": "olduser", "serviceeventdetails": #"{"UserAuthentication":"Success"}"#],
+        ]
+        let source = LakeActivitySource(cloudTrail: ScriptedLake(runningPolls: 0, pages: [rows]), eventDataStore: storeId, sleeper: NoSleep())
+
+        let signIns = try await source.signIns(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
+
+        #expect(signIns == [
+            UserActivity(userId: "id-1", userName: nil, time: date("2026-11-01T10:00:00Z")),
+            UserActivity(userId: nil, userName: "olduser", time: date("2026-11-02T10:00:00Z")),
+        ])
+    }
+
     @Test func queryStillRunningAtTheDeadlineIsAClearError() async throws {
         let lake = ScriptedLake(runningPolls: .max)
         let source = LakeActivitySource(cloudTrail: lake, eventDataStore: storeId, sleeper: NoSleep())

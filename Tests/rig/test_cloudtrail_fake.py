@@ -309,7 +309,7 @@ def test_lake_query_is_queued_then_running_then_finished(fake):
     assert running["QueryStatus"] == "RUNNING" and running["QueryResultRows"] == []
     done = ct.get_query_results(QueryId=query_id)
     assert done["QueryStatus"] == "FINISHED" and "NextToken" not in done
-    assert [row[1]["eventTime"] for row in done["QueryResultRows"]] == [
+    assert [row[1]["eventtime"] for row in done["QueryResultRows"]] == [
         f"{NOW:%Y-%m-%d %H:%M:%S}.000", f"{NOW - dt.timedelta(days=3):%Y-%m-%d %H:%M:%S}.000"]
     assert done["QueryStatistics"]["TotalResultsCount"] == 2
     stats = ct.describe_query(QueryId=query_id)["QueryStatistics"]
@@ -383,6 +383,16 @@ def test_lake_query_failing_at_run_time_reports_failed(fake):
     assert failed["QueryStatus"] == "FAILED" and "Conversion Error" in failed["ErrorMessage"]
 
 
+def test_lake_result_columns_are_lowercase_as_trino_names_them(fake):
+    load(fake, [ce.sign_in("u-1", None, NOW)])
+    admin(fake, "POST", "/_fake/config", {"lakeQueryRunningPolls": 0})
+    ct = client(fake)
+    query_id = ct.start_query(QueryStatement=f"SELECT eventName, userIdentity.onBehalfOf.userId AS onBehalfOfUserId "
+                                             f"FROM {STORE}")["QueryId"]
+    [row] = ct.get_query_results(QueryId=query_id)["QueryResultRows"]
+    assert row == [{"eventname": "UserAuthentication"}, {"onbehalfofuserid": "u-1"}]
+
+
 def test_lake_struct_and_map_columns(fake):
     load(fake, [ce.sign_in("u-new", None, NOW - dt.timedelta(hours=1)),
                 ce.sign_in("u-old", "olduser", NOW - dt.timedelta(hours=2), old_format=True),
@@ -407,9 +417,9 @@ def test_lake_struct_and_map_columns(fake):
     assert rows(f"SELECT eventName, serviceEventDetails['role_name'] AS role, "
                 f"element_at(serviceEventDetails, 'account_id') AS account, serviceEventDetails AS details "
                 f"FROM {STORE_ARN} WHERE {since} AND eventSource = 'sso.amazonaws.com' ORDER BY eventTime DESC") == [
-        {"eventName": "GetRoleCredentials", "role": "PowerUser", "account": "444455556666",
+        {"eventname": "GetRoleCredentials", "role": "PowerUser", "account": "444455556666",
          "details": "{role_name=PowerUser, account_id=444455556666}"},
-        {"eventName": "Federate", "role": "ReadOnly", "account": "777788889999",
+        {"eventname": "Federate", "role": "ReadOnly", "account": "777788889999",
          "details": "{role_name=ReadOnly, account_id=777788889999}"}]
     assert rows(f"SELECT count(*) AS n, max(additionalEventData['CredentialType']) AS cred "
                 f"FROM eds-rig-0000000002 WHERE {since} AND readOnly = false") == [{"n": "3", "cred": "PASSWORD"}]

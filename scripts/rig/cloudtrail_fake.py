@@ -454,7 +454,7 @@ class Fake:
         page = query["rows"][offset:offset + limit]
         query["pages"] += 1
         result = {"QueryStatus": status, "QueryResultRows": [
-            [{c: render(v)} for c, v in zip(query["columns"], row) if v is not None] for row in page],
+            [{c.lower(): render(v)} for c, v in zip(query["columns"], row) if v is not None] for row in page],
             "QueryStatistics": {"ResultsCount": len(page), "TotalResultsCount": len(query["rows"]),
                                 "BytesScanned": query["scanned"][1]}}
         if offset + limit < len(query["rows"]):
