@@ -16,6 +16,10 @@ public struct MonitorSummary: Sendable, Encodable {
     public let excluded: Int
     /// Items recorded for another identity store: not this store's users, so not judged here.
     public let otherStore: Int
+    /// Flagged users the identity store reports `DISABLED` now: the control is met, no alert.
+    public let disabled: Int
+    /// Flagged users the identity store no longer holds (their DeleteUser not yet seen): no alert.
+    public let gone: Int
     public let evidenceRecorded: Int
     public let messagesSent: Int
 }
@@ -29,17 +33,19 @@ public struct ComplianceMonitor: Sendable {
 
     let configuration: MonitorConfiguration
     let registry: any Registry
+    let directory: any IdentityStoreAPI
     let activity: any ActivitySource
     let queue: any SQSAPI
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
-        configuration: MonitorConfiguration, registry: any Registry, activity: any ActivitySource, queue: any SQSAPI,
-        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        configuration: MonitorConfiguration, registry: any Registry, directory: any IdentityStoreAPI, activity: any ActivitySource,
+        queue: any SQSAPI, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.registry = registry
+        self.directory = directory
         self.activity = activity
         self.queue = queue
         self.logger = logger
@@ -66,7 +72,15 @@ public struct ComplianceMonitor: Sendable {
         case .inactivity: try await activity.signIns(from: windowStart, to: asOf, deadline: deadline)
         }
         let newest = Self.newestActivity(evidence, for: judged, notAfter: asOf)
-        let verdicts = judged.map { verdict(for: $0, cloudTrailDate: newest[$0.userId], asOf: asOf) }
+        let judgedVerdicts = judged.map { verdict(for: $0, cloudTrailDate: newest[$0.userId], asOf: asOf) }
+        // Disabled and deleted users have met the control: check the store's state of everyone
+        // about to be flagged, since the registry's copy is only as fresh as the last reconcile.
+        let flagged = judgedVerdicts.filter { $0.status != .compliant }.map(\.userId)
+        let states = try await StoreStateCheck(directory: directory, identityStoreId: configuration.identityStoreId)
+            .states(of: flagged, storeSize: registered.count)
+        let verdicts = judgedVerdicts.filter { (states[$0.userId] ?? .enabled) == .enabled }
+        let disabled = states.values.count { $0 == .disabled }
+        let gone = states.values.count { $0 == .gone }
 
         var evidenceRecorded = 0
         var messagesSent = 0
@@ -84,10 +98,10 @@ public struct ComplianceMonitor: Sendable {
             alertType: control.rawValue, asOf: ISO8601UTC.format(asOf), activitySource: configuration.activitySource.name,
             dryRun: request.dryRun, usersChecked: judged.count,
             expired: verdicts.count { $0.status == .expired }, warning: verdicts.count { $0.status == .warning },
-            skipped: skipped.count, excluded: excluded.count, otherStore: otherStore, evidenceRecorded: evidenceRecorded,
-            messagesSent: messagesSent)
+            skipped: skipped.count, excluded: excluded.count, otherStore: otherStore, disabled: disabled, gone: gone,
+            evidenceRecorded: evidenceRecorded, messagesSent: messagesSent)
         logger.info(
-            "\(control.rawValue): \(summary.usersChecked) users checked as of \(summary.asOf), \(summary.expired) expired, \(summary.warning) warning, \(summary.skipped) skipped (SCIM), \(summary.excluded) excluded, \(summary.messagesSent) alert messages sent\(request.dryRun ? " (dry run: nothing sent or written)" : "")")
+            "\(control.rawValue): \(summary.usersChecked) users checked as of \(summary.asOf), \(summary.expired) expired, \(summary.warning) warning, \(summary.skipped) skipped (SCIM), \(summary.excluded) excluded, \(disabled) disabled and \(gone) gone from the store (not alerted), \(summary.messagesSent) alert messages sent\(request.dryRun ? " (dry run: nothing sent or written)" : "")")
         for flagged in verdicts where flagged.status != .compliant {
             logger.debug("\(flagged.status.rawValue): \(flagged.userName) (\(flagged.userId)), \(flagged.daysSince.map { "\($0) days" } ?? "no evidence")")
         }

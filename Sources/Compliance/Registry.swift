@@ -23,8 +23,9 @@ public protocol Registry: Sendable {
     func register(_ user: RegistryUser) async throws
     /// Adds a user found by a reconcile; false when the user was already there.
     func addIfMissing(_ user: RegistryUser) async throws -> Bool
-    /// Refreshes the names of a known user; false when the user is no longer in the registry.
-    func refreshNames(userId: String, userName: String, displayName: String?, updatedAt: Date) async throws -> Bool
+    /// Refreshes what the identity store says of a known user (names, and its status when the
+    /// store reports one); false when the user is no longer in the registry.
+    func refresh(userId: String, userName: String, displayName: String?, userStatus: String?, updatedAt: Date) async throws -> Bool
     /// False when there was no such user.
     func remove(userId: String) async throws -> Bool
     func allUsers() async throws -> [RegistryUser]
@@ -53,6 +54,7 @@ public struct DynamoDBRegistry: Registry {
             update.expression += ", CreatedAt = if_not_exists(CreatedAt, :createdAt)"
             update.values[":createdAt"] = .string(ISO8601UTC.format(createdAt))
         }
+        setUserStatus(user.userStatus, in: &update)
         setOrRemoveDisplayName(user.displayName, in: &update)
         let stored = try await dynamoDB.updateItem(table: table, key: key(user.userId), update: update, condition: nil)
 
@@ -75,10 +77,11 @@ public struct DynamoDBRegistry: Registry {
         } ?? false
     }
 
-    public func refreshNames(userId: String, userName: String, displayName: String?, updatedAt: Date) async throws -> Bool {
+    public func refresh(userId: String, userName: String, displayName: String?, userStatus: String?, updatedAt: Date) async throws -> Bool {
         var update = DynamoDBExpression(
             "SET UserName = :userName, UpdatedAt = :updatedAt",
             values: [":userName": .string(userName), ":updatedAt": .string(ISO8601UTC.format(updatedAt))])
+        setUserStatus(userStatus, in: &update)
         setOrRemoveDisplayName(displayName, in: &update)
         return try await ignoringConditionFailure {
             try await dynamoDB.updateItem(table: table, key: key(userId), update: update, condition: DynamoDBExpression("attribute_exists(UserId)"))
@@ -107,6 +110,13 @@ public struct DynamoDBRegistry: Registry {
 
     private func key(_ userId: String) -> DynamoDBItem {
         [RegistryAttribute.userId: .string(userId)]
+    }
+
+    /// Only what the store reported: a store that does not say leaves the attribute as it is.
+    private func setUserStatus(_ userStatus: String?, in update: inout DynamoDBExpression) {
+        guard let userStatus else { return }
+        update.expression += ", UserStatus = :userStatus"
+        update.values[":userStatus"] = .string(userStatus)
     }
 
     private func setOrRemoveDisplayName(_ displayName: String?, in update: inout DynamoDBExpression) {

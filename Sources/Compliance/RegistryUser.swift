@@ -24,11 +24,13 @@ public struct RegistryUser: Sendable, Hashable {
     public var createdAt: Date?
     public var lastPasswordChangeAt: Date?
     public var lastSignInAt: Date?
+    /// `ENABLED` or `DISABLED` as the identity store last reported it; nil when it did not say.
+    public var userStatus: String?
     public var updatedAt: Date
 
     public init(
         userId: String, userName: String, displayName: String? = nil, identityStoreId: String, origin: UserOrigin,
-        createdAt: Date? = nil, lastPasswordChangeAt: Date? = nil, lastSignInAt: Date? = nil, updatedAt: Date
+        createdAt: Date? = nil, lastPasswordChangeAt: Date? = nil, lastSignInAt: Date? = nil, userStatus: String? = nil, updatedAt: Date
     ) {
         self.userId = userId
         self.userName = userName
@@ -38,6 +40,7 @@ public struct RegistryUser: Sendable, Hashable {
         self.createdAt = createdAt
         self.lastPasswordChangeAt = lastPasswordChangeAt
         self.lastSignInAt = lastSignInAt
+        self.userStatus = userStatus
         self.updatedAt = updatedAt
     }
 }
@@ -52,6 +55,7 @@ enum RegistryAttribute {
     static let createdAt = "CreatedAt"
     static let lastPasswordChangeAt = "LastPasswordChangeAt"
     static let lastSignInAt = "LastSignInAt"
+    static let userStatus = "UserStatus"
     static let updatedAt = "UpdatedAt"
 }
 
@@ -68,6 +72,7 @@ extension RegistryUser {
         item[RegistryAttribute.createdAt] = createdAt.map { .string(ISO8601UTC.format($0)) }
         item[RegistryAttribute.lastPasswordChangeAt] = lastPasswordChangeAt.map { .string(ISO8601UTC.format($0)) }
         item[RegistryAttribute.lastSignInAt] = lastSignInAt.map { .string(ISO8601UTC.format($0)) }
+        item[RegistryAttribute.userStatus] = userStatus.map(AttributeValue.string)
         return item
     }
 
@@ -86,6 +91,7 @@ extension RegistryUser {
             createdAt: date(RegistryAttribute.createdAt),
             lastPasswordChangeAt: date(RegistryAttribute.lastPasswordChangeAt),
             lastSignInAt: date(RegistryAttribute.lastSignInAt),
+            userStatus: item[RegistryAttribute.userStatus]?.stringValue,
             updatedAt: date(RegistryAttribute.updatedAt) ?? Date(timeIntervalSince1970: 0))
     }
 }

@@ -76,7 +76,8 @@ public struct RegistryWriter: Sendable {
         }
         try await registry.register(RegistryUser(
             userId: event.userId, userName: user.userName ?? event.userId, displayName: user.displayName,
-            identityStoreId: configuration.identityStoreId, origin: event.origin, createdAt: event.eventTime, updatedAt: now()))
+            identityStoreId: configuration.identityStoreId, origin: event.origin, createdAt: event.eventTime, userStatus: user.userStatus,
+            updatedAt: now()))
         logger.info("Registered \(user.userName ?? event.userId) (\(event.userId)), origin \(event.origin.rawValue)")
         var change = RegistryChange(.registered, userId: event.userId)
         change.origin = event.origin
@@ -88,9 +89,10 @@ public struct RegistryWriter: Sendable {
         let storeUsers = try await directory.listUsers(identityStoreId: configuration.identityStoreId).all()
         let timestamp = now()
         let missing = storeUsers.filter { known[$0.userId] == nil }
-        let renamed = storeUsers.filter { user in
+        let changed = storeUsers.filter { user in
             guard let entry = known[user.userId] else { return false }
             return entry.userName != (user.userName ?? user.userId) || entry.displayName != user.displayName
+                || (user.userStatus != nil && entry.userStatus != user.userStatus)
         }
         let store = configuration.identityStoreId
         let added = Counter()
@@ -98,13 +100,14 @@ public struct RegistryWriter: Sendable {
             let entry = RegistryUser(
                 userId: user.userId, userName: user.userName ?? user.userId, displayName: user.displayName,
                 identityStoreId: store, origin: (user.externalIds ?? []).isEmpty ? .reconcile : .scim,
-                createdAt: user.createdAt?.date, updatedAt: timestamp)
+                createdAt: user.createdAt?.date, userStatus: user.userStatus, updatedAt: timestamp)
             if try await registry.addIfMissing(entry) { added.add() }
         }
         let refreshed = Counter()
-        try await forEachConcurrently(renamed, limit: 8) { user in
-            let updated = try await registry.refreshNames(
-                userId: user.userId, userName: user.userName ?? user.userId, displayName: user.displayName, updatedAt: timestamp)
+        try await forEachConcurrently(changed, limit: 8) { user in
+            let updated = try await registry.refresh(
+                userId: user.userId, userName: user.userName ?? user.userId, displayName: user.displayName, userStatus: user.userStatus,
+                updatedAt: timestamp)
             if updated { refreshed.add() }
         }
         var change = RegistryChange(.reconciled)
@@ -113,7 +116,7 @@ public struct RegistryWriter: Sendable {
         change.added = added.value
         change.refreshed = refreshed.value
         logger.info(
-            "Reconciled registry with identity store \(store): \(storeUsers.count) in the store, \(known.count) in the registry, \(added.value) added, \(refreshed.value) renamed")
+            "Reconciled registry with identity store \(store): \(storeUsers.count) in the store, \(known.count) in the registry, \(added.value) added, \(refreshed.value) refreshed")
         return change
     }
 }

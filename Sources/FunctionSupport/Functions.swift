@@ -44,10 +44,11 @@ public enum Functions {
         SelfCheck.runIfAsked(product: control == .passwordExpiry ? "password-expiry-monitor" : "inactivity-monitor")
         return await LambdaRuntime.main { context in
             let configuration = try MonitorConfiguration(control: control, environment: context.environment)
-            let aws = try AWSServices(context)
+            // Identity Store answers about 20 requests a second: the state check of flagged users stays under it.
+            let aws = try AWSServices(context, pacing: [.identityStore: RateLimiter(perSecond: 20, adaptive: true)])
             let monitor = ComplianceMonitor(
                 configuration: configuration,
-                registry: aws.registry(configuration.table),
+                registry: aws.registry(configuration.table), directory: IdentityStoreClient(client: aws.client),
                 activity: aws.activitySource(configuration.activitySource), queue: SQSClient(client: aws.client),
                 logger: context.logger)
             return MonitorHandler(monitor: monitor)

@@ -21,6 +21,7 @@ final class InMemoryRegistry: Registry {
             entry.displayName = user.displayName
             entry.identityStoreId = user.identityStoreId
             entry.updatedAt = user.updatedAt
+            entry.userStatus = user.userStatus ?? entry.userStatus
             if entry.origin == .reconcile { entry.origin = user.origin }
             entry.createdAt = entry.createdAt ?? user.createdAt
             users[user.userId] = entry
@@ -35,11 +36,12 @@ final class InMemoryRegistry: Registry {
         }
     }
 
-    func refreshNames(userId: String, userName: String, displayName: String?, updatedAt: Date) async throws -> Bool {
+    func refresh(userId: String, userName: String, displayName: String?, userStatus: String?, updatedAt: Date) async throws -> Bool {
         users.withLock { users in
             guard users[userId] != nil else { return false }
             users[userId]!.userName = userName
             users[userId]!.displayName = displayName
+            users[userId]!.userStatus = userStatus ?? users[userId]!.userStatus
             users[userId]!.updatedAt = updatedAt
             return true
         }
@@ -67,10 +69,28 @@ final class InMemoryRegistry: Registry {
     }
 }
 
+/// The operations a fake was asked for, in order.
+final class CallLog: Sendable {
+    let calls = Mutex<[String]>([])
+    var all: [String] { calls.withLock { $0 } }
+    func note(_ operation: String) { calls.withLock { $0.append(operation) } }
+}
+
 struct FakeIdentityStore: IdentityStoreAPI {
     var users: [IdentityStoreUser]
+    let log = CallLog()
+
+    /// A store holding every user of `registry`, enabled.
+    init(enabling registry: InMemoryRegistry) {
+        users = registry.users.withLock { $0.values.map { IdentityStoreUser(userId: $0.userId, userName: $0.userName, userStatus: "ENABLED") } }
+    }
+
+    init(users: [IdentityStoreUser]) {
+        self.users = users
+    }
 
     func describeUser(identityStoreId: String, userId: String) async throws -> IdentityStoreUser {
+        log.note("DescribeUser")
         guard let user = users.first(where: { $0.userId == userId }) else {
             throw AWSServiceError(service: "IDENTITYSTORE", operation: "DescribeUser", code: "ResourceNotFoundException", message: "USER not found.", requestId: nil, httpStatus: 400)
         }
@@ -79,7 +99,8 @@ struct FakeIdentityStore: IdentityStoreAPI {
 
     func listUsers(identityStoreId: String) -> Paginator<IdentityStoreUser, String> {
         let pages = stride(from: 0, to: max(users.count, 1), by: 3).map { Array(users[$0..<min($0 + 3, users.count)]) }
-        return Paginator("ListUsers") { token in
+        return Paginator("ListUsers") { [log] token in
+            log.note("ListUsers")
             let index = Int(token ?? "0")!
             return (pages[index], index + 1 < pages.count ? String(index + 1) : nil)
         }

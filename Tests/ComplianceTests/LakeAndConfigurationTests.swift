@@ -202,7 +202,7 @@ final class RecordingTrail: CloudTrailAPI {
             let trail = RecordingTrail()
             let registry = InMemoryRegistry((0..<users).map { user("id-\($0)", "user\($0)", created: "2026-01-01T00:00:00Z") })
             let monitor = ComplianceMonitor(
-                configuration: try monitorConfiguration(control, [:]), registry: registry,
+                configuration: try monitorConfiguration(control, [:]), registry: registry, directory: FakeIdentityStore(enabling: registry),
                 activity: LookupEventsActivitySource(cloudTrail: trail), queue: RecordingQueue(), logger: Logger(label: "test"),
                 now: { date("2026-11-21T06:00:00Z") })
             _ = try await monitor.run(MonitorRequest(dryRun: true), deadline: nil)

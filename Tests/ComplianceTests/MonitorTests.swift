@@ -10,12 +10,14 @@ func monitorConfiguration(_ control: Control, _ extra: [String: String] = [:]) t
     ].merging(extra) { $1 })
 }
 
+/// A monitor over `registry`; the identity store holds every registry user, enabled, unless `directory` says otherwise.
 func makeMonitor(
     _ control: Control, registry: InMemoryRegistry, activity: FakeActivity = FakeActivity(), queue: RecordingQueue = RecordingQueue(),
-    environment: [String: String] = [:]
+    directory: FakeIdentityStore? = nil, environment: [String: String] = [:]
 ) throws -> ComplianceMonitor {
     ComplianceMonitor(
-        configuration: try monitorConfiguration(control, environment), registry: registry, activity: activity, queue: queue,
+        configuration: try monitorConfiguration(control, environment), registry: registry,
+        directory: directory ?? FakeIdentityStore(enabling: registry), activity: activity, queue: queue,
         logger: Logger(label: "test"), now: { date("2026-11-21T06:00:00Z") })
 }
 
@@ -189,6 +191,46 @@ struct AlertBody: Decodable {
         #expect(body.generatedAt == "2026-11-21T06:00:00Z")
         #expect((body.schemaVersion, body.part, body.parts, body.thresholdDays, body.warningDays) == (1, 1, 1, 90, 14))
         #expect(body.identityStoreId == store)
+    }
+
+    @Test func disabledAndDeletedUsersAreCountedNotAlerted() async throws {
+        // 400 recent users make the store five pages long: describing the four flagged users is cheaper.
+        let recent = (0..<400).map { user("id-recent-\($0)", "recent\($0)", created: "2026-11-20T00:00:00Z") }
+        let registry = InMemoryRegistry(recent + [
+            user("id-active", "active", created: "2025-01-01T00:00:00Z"),
+            user("id-disabled", "disabled", created: "2025-01-01T00:00:00Z"),
+            user("id-deleted", "deleted", created: "2025-01-01T00:00:00Z"),
+            user("id-silent", "silent", created: "2025-01-01T00:00:00Z"),
+            user("id-fresh", "fresh", created: "2026-11-20T00:00:00Z"),
+        ])
+        let directory = FakeIdentityStore(users: recent.map { IdentityStoreUser(userId: $0.userId, userName: $0.userName) } + [
+            IdentityStoreUser(userId: "id-active", userName: "active", userStatus: "ENABLED"),
+            IdentityStoreUser(userId: "id-disabled", userName: "disabled", userStatus: "DISABLED"),
+            IdentityStoreUser(userId: "id-silent", userName: "silent"),
+            IdentityStoreUser(userId: "id-fresh", userName: "fresh", userStatus: "DISABLED"),
+        ])
+        let queue = RecordingQueue()
+
+        let summary = try await makeMonitor(.inactivity, registry: registry, queue: queue, directory: directory).run(MonitorRequest(), deadline: nil)
+
+        #expect((summary.usersChecked, summary.expired, summary.disabled, summary.gone) == (405, 2, 1, 1))
+        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(queue.bodies.first).utf8))
+        #expect(body.users.map(\.userName) == ["active", "silent"], "a store that reports no status leaves the user judged")
+        #expect(directory.log.all == ["DescribeUser", "DescribeUser", "DescribeUser", "DescribeUser"], "only the four flagged users are looked up")
+    }
+
+    @Test func theStoreIsListedWhenThatTakesFewerRequestsThanDescribingEachFlaggedUser() async throws {
+        #expect(StoreStateCheck.cheaperMethod(users: 3, storeSize: 250) == .describeEach)
+        #expect(StoreStateCheck.cheaperMethod(users: 4, storeSize: 250) == .listStore, "three pages of 100 beat four DescribeUser")
+        #expect(StoreStateCheck.cheaperMethod(users: 1, storeSize: 0) == .describeEach)
+        let users = (0..<7).map { user("id-\($0)", "user\($0)", created: "2025-01-01T00:00:00Z") }
+        let registry = InMemoryRegistry(users)
+        let directory = FakeIdentityStore(users: users.dropLast().map { IdentityStoreUser(userId: $0.userId, userName: $0.userName, userStatus: "ENABLED") })
+
+        let summary = try await makeMonitor(.inactivity, registry: registry, directory: directory).run(MonitorRequest(dryRun: true), deadline: nil)
+
+        #expect((summary.expired, summary.gone) == (6, 1))
+        #expect(directory.log.all == ["ListUsers", "ListUsers"], "seven flagged users of a seven-user store: one listing (the fake pages by 3)")
     }
 
     @Test func anItemWithNoStoreIsJudgedAndAnotherStoresIsCountedNotJudged() async throws {

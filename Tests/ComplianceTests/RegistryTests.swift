@@ -106,6 +106,25 @@ let directoryUsers = [
         #expect(renamed.lastPasswordChangeAt == date("2026-10-02T00:00:00Z"))
     }
 
+    @Test func reconcileRecordsAndRefreshesTheStoresUserStatusAndLeavesItWhenTheStoreIsSilent() async throws {
+        var known = user("id-known", "kim")
+        known.userStatus = "ENABLED"
+        var silent = user("id-silent", "sam")
+        silent.userStatus = "DISABLED"
+        let registry = InMemoryRegistry([known, silent])
+        let storeUsers = [
+            IdentityStoreUser(userId: "id-known", userName: "kim", userStatus: "DISABLED"),
+            IdentityStoreUser(userId: "id-silent", userName: "sam"),
+            IdentityStoreUser(userId: "id-new", userName: "nia", userStatus: "ENABLED"),
+        ]
+        let change = try await makeWriter(registry: registry, directory: storeUsers).handle(.reconcile)
+
+        #expect((change.added, change.refreshed) == (1, 1))
+        #expect(registry["id-known"]?.userStatus == "DISABLED")
+        #expect(registry["id-silent"]?.userStatus == "DISABLED", "a store that does not say changes nothing")
+        #expect(registry["id-new"]?.userStatus == "ENABLED")
+    }
+
     @Test func scheduledEventAndReconcileFlagBothAskForAReconcile() throws {
         guard case .reconcile = try decodeEvent(#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#, as: RegistryTrigger.self) else {
             Issue.record("a Scheduled Event is a reconcile"); return

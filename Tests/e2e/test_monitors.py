@@ -111,13 +111,21 @@ class Organisation:
 
 class Builder:
     """Generates people and their CloudTrail records; each record that counts as evidence under
-    DESIGN.md is noted on its person as it is made, so the expectation never parses a record."""
+    DESIGN.md is noted on its person as it is made, so the expectation never parses a record.
+    Each person is a user of the rig's identity store (enabled), as a registered user is: the
+    monitors check the store's state of everyone they would flag."""
 
-    def __init__(self, store_id: str, account_id: str, as_of: dt.datetime, seed: int):
-        self.store_id, self.as_of, self.rng = store_id, as_of, random.Random(seed)
-        self.arn = f"arn:aws:identitystore::{account_id}:identitystore/{store_id}"
+    def __init__(self, state: dict, sso: dict, as_of: dt.datetime, seed: int):
+        self.store_id, self.as_of, self.rng = sso["identityStoreId"], as_of, random.Random(seed)
+        self.arn = f"arn:aws:identitystore::{state['accountId']}:identitystore/{self.store_id}"
+        self.identitystore = rig.client(state, "identitystore")
         self.people: list[Person] = []
         self.records: list[dict] = []
+
+    def store_user(self) -> str:
+        """A new user of the identity store; its id. The registry's names are the test's own."""
+        return self.identitystore.create_user(IdentityStoreId=self.store_id, UserName=unique("monitored"),
+                                              DisplayName="Monitored User", Name={"GivenName": "M", "FamilyName": "U"})["UserId"]
 
     def ago(self, days: float) -> dt.datetime:
         return self.as_of - dt.timedelta(seconds=int(days * 86400))
@@ -127,8 +135,7 @@ class Builder:
         return earliest + dt.timedelta(seconds=self.rng.randint(0, max(span, 0)))
 
     def person(self, user_name: str, origin: str, created: dt.datetime | None, signin=None, password=None) -> Person:
-        person = Person(str(uuid.UUID(int=self.rng.getrandbits(128), version=4)), user_name, origin, created,
-                        {"signin": signin, "password": password})
+        person = Person(self.store_user(), user_name, origin, created, {"signin": signin, "password": password})
         self.people.append(person)
         return person
 
@@ -165,13 +172,13 @@ class Builder:
         self.records.append(ct.sign_in(person.user_id, person.user_name, when, self.arn))
 
 
-def build_organisation(store_id: str, account_id: str, as_of: dt.datetime, *, size: int = 300, seed: int = 826) -> Organisation:
+def build_organisation(state: dict, sso: dict, as_of: dt.datetime, *, size: int = 300, seed: int = 826) -> Organisation:
     """A few hundred users: console, API, SCIM and reconcile-found users created over ~200 days,
     some with dates the registry remembers, CloudTrail sign-ins (current format by id, older
     formats by name, legacy Authenticate) and password changes over the last 88 days, failed
     sign-ins, role sign-ins and failed password changes that must not count, a few sign-ins
     older than CloudTrail's 90 days, boundary users for THRESHOLDS, and two break-glass users."""
-    b = Builder(store_id, account_id, as_of, seed)
+    b = Builder(state, sso, as_of, seed)
     rng = b.rng
     recent = b.ago(88)
     for number in range(size):
@@ -232,7 +239,7 @@ def build_organisation(store_id: str, account_id: str, as_of: dt.datetime, *, si
     b.sign_in(stranger, b.ago(4), "old")
     b.password_change(stranger, b.ago(5), "self")
     b.rng.shuffle(b.records)
-    return Organisation(store_id, as_of, b.people, b.records, f"{by_name.user_name},{by_id.user_id}")
+    return Organisation(b.store_id, as_of, b.people, b.records, f"{by_name.user_name},{by_id.user_id}")
 
 
 def expectation(org: Organisation, product: str, threshold: int, warning: int) -> dict:
@@ -380,7 +387,7 @@ def check_write_back(before: dict, after: dict, writes: dict, product: str, star
 @pytest.mark.parametrize("product", [PASSWORD, INACTIVITY])
 def test_monitor_alerts_on_the_organisation(rig_path, state, sso, product, source):
     as_of = utc_now()
-    org = build_organisation(sso["identityStoreId"], state["accountId"], as_of)
+    org = build_organisation(state, sso, as_of)
     threshold, warning = THRESHOLDS[product]
     expected = expectation(org, product, threshold, warning)
     # The data exercise every branch (else the test would prove less than it claims).
@@ -412,7 +419,7 @@ def test_monitor_alerts_on_the_organisation(rig_path, state, sso, product, sourc
 
 def test_dry_run_sends_and_writes_nothing(rig_path, state, sso):
     as_of = utc_now()
-    org = build_organisation(sso["identityStoreId"], state["accountId"], as_of, size=120, seed=839)
+    org = build_organisation(state, sso, as_of, size=120, seed=839)
     expected = expectation(org, PASSWORD, 90, 14)  # the defaults
     assert expected["counts"]["expired"] and expected["counts"]["warning"] and expected["writes"]
     seed_cloudtrail(state, org.records)
@@ -433,7 +440,7 @@ def test_dry_run_sends_and_writes_nothing(rig_path, state, sso):
 def test_a_warm_process_judges_each_invocation_afresh(rig_path, state, sso):
     """A dry run, then a real one, in the same process: nothing of the first carries over."""
     as_of = utc_now()
-    org = build_organisation(sso["identityStoreId"], state["accountId"], as_of, size=60, seed=1201)
+    org = build_organisation(state, sso, as_of, size=60, seed=1201)
     expected = expectation(org, PASSWORD, 90, 14)
     assert expected["counts"]["expired"] and expected["writes"]
     seed_cloudtrail(state, org.records)
@@ -458,7 +465,7 @@ def test_a_warm_process_judges_each_invocation_afresh(rig_path, state, sso):
 
 def test_nobody_flagged_sends_nothing_but_remembers(rig_path, state, sso):
     now = utc_now()
-    b = Builder(sso["identityStoreId"], state["accountId"], now, seed=1)
+    b = Builder(state, sso, now, seed=1)
     fresh = b.person("fresh.starter@example.com", "console", now - 3 * DAY)
     regular = b.person("regular.user@example.com", "api", now - 120 * DAY, signin=now - 100 * DAY)
     b.sign_in(regular, now - 2 * DAY, "current")
@@ -486,7 +493,7 @@ def test_nobody_flagged_sends_nothing_but_remembers(rig_path, state, sso):
 
 def test_large_alert_is_split_into_parts_of_at_most_256_kib(rig_path, state, sso):
     as_of = utc_now()
-    b = Builder(sso["identityStoreId"], state["accountId"], as_of, seed=2)
+    b = Builder(state, sso, as_of, seed=2)
     for number in range(1300):
         # Long names (Identity Center allows 128 characters) make the list pass 256 KiB.
         name = f"contractor.{number:04d}.{'x' * 90}.{b.rng.choice(LAST)}@example.com"
@@ -498,12 +505,62 @@ def test_large_alert_is_split_into_parts_of_at_most_256_kib(rig_path, state, sso
     table = new_table(rig_path, org.items())
     queue = new_queue(state)
     environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue)
+    store_size = sum(len(page["Users"]) for page in rig.client(state, "identitystore").get_paginator("list_users")
+                     .paginate(IdentityStoreId=b.store_id, PaginationConfig={"PageSize": 100}))
 
+    rig.call(rig_path, "rig_stats", reset=True)
     invocation, _, _ = run_monitor(INACTIVITY, {"asOf": iso(as_of)}, environment)
 
+    # 1,300 flagged users: one listing of the store (100 a page) is cheaper than one DescribeUser each.
+    assert identity_store_requests(rig_path) == {"ListUsers": -(-store_size // 100)}
     bodies = drain(state, queue[0])
     assert len(bodies) >= 2
     users = alert_users(bodies, INACTIVITY, org, 90, 14)
     assert users == expected["users"]
     assert invocation.response["messagesSent"] == len(bodies)
     assert invocation.response["expired"] == 1300
+
+
+
+# --- who the store has disabled or removed -----------------------------------------------------
+
+
+def identity_store_requests(rig_path) -> dict[str, int]:
+    """Identity Store requests moto has seen since the last reset, by operation."""
+    operations = rig.call(rig_path, "rig_stats")["services"].get("identitystore", {}).get("operations", {})
+    return {name: counts["requests"] for name, counts in operations.items()}
+
+
+def test_disabled_and_deleted_users_are_counted_not_alerted_and_a_re_enabled_user_is(rig_path, state, sso):
+    as_of = utc_now()
+    b = Builder(state, sso, as_of, seed=3)
+    # 400 recent users make the registry five ListUsers pages long: describing the three flagged
+    # users is cheaper than listing, and the run must choose it.
+    for number in range(400):
+        b.person(f"recent.{number:03d}@example.com", "console", b.ago(5))
+    active, disabled, deleted = (b.person(f"{name}.user@example.com", "console", b.ago(200)) for name in ("active", "disabled", "deleted"))
+    org = Organisation(b.store_id, as_of, b.people, [], "")
+    clear_cloudtrail(state)
+    table = new_table(rig_path, org.items())
+    queue = new_queue(state)
+    environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue)
+    rig.call(rig_path, "set_user_status", identityStoreId=b.store_id, userId=disabled.user_id, status="DISABLED")
+    rig.client(state, "identitystore").delete_user(IdentityStoreId=b.store_id, UserId=deleted.user_id)
+
+    rig.call(rig_path, "rig_stats", reset=True)
+    invocation, _, _ = run_monitor(INACTIVITY, {"asOf": iso(as_of)}, environment)
+
+    summary = invocation.response
+    assert (summary["usersChecked"], summary["expired"], summary["warning"], summary["disabled"], summary["gone"]) == \
+        (403, 1, 0, 1, 1)
+    assert identity_store_requests(rig_path) == {"DescribeUser": 3}
+    [body] = drain(state, queue[0])
+    assert [user["userId"] for user in json.loads(body)["users"]] == [active.user_id]
+
+    rig.call(rig_path, "set_user_status", identityStoreId=b.store_id, userId=disabled.user_id, status="ENABLED")
+    invocation, _, _ = run_monitor(INACTIVITY, {"asOf": iso(as_of)}, environment)
+
+    summary = invocation.response
+    assert (summary["expired"], summary["disabled"], summary["gone"]) == (2, 0, 1)
+    [body] = drain(state, queue[0])
+    assert sorted(user["userId"] for user in json.loads(body)["users"]) == sorted([active.user_id, disabled.user_id])

@@ -131,6 +131,7 @@ def test_writer_registers_a_created_user_from_each_source(rig_path, state, sso, 
     assert item == {
         "UserId": user["userId"], "UserName": user["userName"], "DisplayName": user["displayName"],
         "IdentityStoreId": store, "Origin": SOURCES[source], "CreatedAt": iso(created), "UpdatedAt": item["UpdatedAt"],
+        "UserStatus": "ENABLED",
     }
 
 
@@ -288,6 +289,11 @@ def test_writer_reconcile_adds_every_missing_store_user(rig_path, state, sso, st
     ]
     existing[0]["DisplayName"] = store_before[known[0]].get("DisplayName", "")
     put_items(state, table, existing)
+    # One user the registry knows and one it lacks are disabled in the store: both statuses are recorded.
+    disabled_missing = next(user_id for user_id in sorted(store_before) if user_id not in known)
+    for user_id in (known[2], disabled_missing):
+        rig.call(rig_path, "set_user_status", identityStoreId=store, userId=user_id, status="DISABLED")
+    store_before = store_users(state, store)
     environment = environment_for(state, sso, rig_path, "registry-writer", table)
 
     result, started, finished = run("registry-writer", [SCHEDULED_EVENT], environment)
@@ -309,7 +315,11 @@ def test_writer_reconcile_adds_every_missing_store_user(rig_path, state, sso, st
             expected["DisplayName"] = user["DisplayName"]
         if user.get("CreatedAt"):
             expected["CreatedAt"] = iso(user["CreatedAt"])
+        if user.get("UserStatus"):
+            expected["UserStatus"] = user["UserStatus"]
         assert item == expected
+    assert items[disabled_missing]["UserStatus"] == "DISABLED"
+    assert items[known[2]]["UserStatus"] == "DISABLED" and items[known[0]]["UserStatus"] == "ENABLED"
     # The users it knew keep their Origin, CreatedAt (or its absence) and history.
     for before in existing:
         after = items[before["UserId"]]
@@ -329,7 +339,8 @@ def test_writer_reconcile_adds_every_missing_store_user(rig_path, state, sso, st
     assert_updated_at(items[late["userId"]], started, finished)
     assert items[late["userId"]] == {
         "UserId": late["userId"], "UserName": late["userName"], "DisplayName": late["displayName"],
-        "IdentityStoreId": store, "Origin": "reconcile", "UpdatedAt": items[late["userId"]]["UpdatedAt"]}
+        "IdentityStoreId": store, "Origin": "reconcile", "UpdatedAt": items[late["userId"]]["UpdatedAt"],
+        "UserStatus": "ENABLED"}
     for user_id, before in snapshot.items():
         after = {k: v for k, v in items[user_id].items() if k != "UpdatedAt"}
         assert after == {k: v for k, v in before.items() if k != "UpdatedAt"}, user_id

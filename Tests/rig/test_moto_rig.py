@@ -295,6 +295,28 @@ def test_identity_store_ids_have_aws_shape(running):
     assert re.fullmatch(r"d-[0-9a-f]{10}", rig.call(path, "identity_store")["identityStoreId"])
 
 
+def test_identity_store_users_carry_a_status_that_the_rig_can_change(running):
+    path, state = running
+    store = rig.call(path, "identity_store")["identityStoreId"]
+    identitystore = rig.client(state, "identitystore")
+    user_id = identitystore.create_user(IdentityStoreId=store, UserName=f"status-{uuid.uuid4().hex[:8]}", DisplayName="S",
+                                        Name={"GivenName": "S", "FamilyName": "T"})["UserId"]
+
+    def statuses() -> tuple[str, str]:
+        listed = [user for page in identitystore.get_paginator("list_users").paginate(IdentityStoreId=store)
+                  for user in page["Users"] if user["UserId"] == user_id]
+        return identitystore.describe_user(IdentityStoreId=store, UserId=user_id)["UserStatus"], listed[0]["UserStatus"]
+
+    assert statuses() == ("ENABLED", "ENABLED")
+    assert rig.call(path, "set_user_status", identityStoreId=store, userId=user_id, status="DISABLED")["status"] == "DISABLED"
+    assert statuses() == ("DISABLED", "DISABLED")
+    rig.call(path, "set_user_status", identityStoreId=store, userId=user_id, status="ENABLED")
+    assert statuses() == ("ENABLED", "ENABLED")
+    for bad in ({"userId": str(uuid.uuid4()), "status": "DISABLED"}, {"userId": user_id, "status": "SUSPENDED"}):
+        with pytest.raises(Exception, match="400"):
+            rig.call(path, "set_user_status", identityStoreId=store, **bad)
+
+
 def test_identity_store_users_list_over_several_pages(running):
     path, state = running
     store = rig.call(path, "identity_store")

@@ -123,4 +123,10 @@ def seed_organisation(rig, spec: dict | None = None, generate: dict | None = Non
     return _rig_route(rig, "POST", "organisation", {"spec": spec} if spec is not None else {"generate": generate or {}})
 
 
-FIXTURES.update({fixture.__name__: fixture for fixture in (rig_config, rig_stats, seed_organisation)})
+def set_user_status(rig, identityStoreId: str, userId: str, status: str) -> dict:
+    """Disables (status DISABLED) or re-enables (ENABLED) an identity store user: rig-only, since
+    moto's Identity Store API cannot."""
+    return _rig_route(rig, "POST", "user-status", {"identityStoreId": identityStoreId, "userId": userId, "status": status})
+
+
+FIXTURES.update({fixture.__name__: fixture for fixture in (rig_config, rig_stats, seed_organisation, set_user_status)})

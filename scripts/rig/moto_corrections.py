@@ -9,6 +9,9 @@ What the functions need (the first three are the ones moto is known for):
   the action alone.
 - moto's identity store ids do not fit AWS's pattern `d-[0-9a-f]{10}`, which the functions check.
 - SQS batch operations are authorised as their single-message actions, as in AWS.
+- Identity store users carry neither UserStatus (ENABLED or DISABLED, answered by DescribeUser and
+  ListUsers since November 2025) nor ExternalIds (set by SCIM only, which moto lacks): both are
+  answered from per-user extras, which the rig sets (`set_user_extras`; POST /_rig/user-status).
 
 What a Terraform apply of infra/ needs (Tests/infra/test_terraform.py applies it to the rig):
 - Signatures: a request with neither body nor form (a REST GET such as Lambda's GetLayerVersion) is
@@ -255,6 +258,48 @@ def _patch_signature_of_bodiless_requests() -> None:
     IAMRequestBase._create_aws_request = _create_aws_request
 
 
+# --- identity store users: UserStatus and ExternalIds ---------------------------------------------
+
+
+def user_extras(backend) -> dict[str, dict]:
+    """What moto's users lack, by user id, for one identity store backend."""
+    if not hasattr(backend, "rig_user_extras"):
+        backend.rig_user_extras = {}
+    return backend.rig_user_extras
+
+
+def set_user_extras(backend, identity_store_id: str, user_id: str, **extras) -> None:
+    """Sets a user's UserStatus or ExternalIds; a user the store does not hold is refused as AWS
+    would refuse it (ResourceNotFoundException)."""
+    backend.describe_user(identity_store_id, user_id)
+    user_extras(backend).setdefault(user_id, {}).update(extras)
+
+
+def _with_extras(backend, user: dict) -> dict:
+    return {**user, "UserStatus": "ENABLED", **user_extras(backend).get(user.get("UserId"), {})}
+
+
+def _patch_identity_store_users() -> None:
+    """moto/identitystore/responses.py answers DescribeUser and ListUsers with moto's `User`
+    fields only; AWS also answers UserStatus (ENABLED unless an administrator disabled the
+    user) and, for users an external identity provider provisioned, ExternalIds."""
+    from moto.identitystore.responses import IdentityStoreResponse
+
+    original_describe = IdentityStoreResponse.describe_user
+    original_list = IdentityStoreResponse.list_users
+
+    def describe_user(self) -> str:
+        return json.dumps(_with_extras(self.identitystore_backend, json.loads(original_describe(self))))
+
+    def list_users(self) -> str:
+        answer = json.loads(original_list(self))
+        answer["Users"] = [_with_extras(self.identitystore_backend, user) for user in answer.get("Users", [])]
+        return json.dumps(answer)
+
+    IdentityStoreResponse.describe_user = describe_user
+    IdentityStoreResponse.list_users = list_users
+
+
 def apply_patches() -> None:
     """All the corrections; refuses a moto other than the one they were read against."""
     import moto
@@ -265,6 +310,7 @@ def apply_patches() -> None:
     _patch_iam_resources()
     _patch_identity_store_id()
     _patch_batch_actions()
+    _patch_identity_store_users()
     _patch_signature_of_bodiless_requests()
     _patch_sqs_attributes()
     _patch_lambda_configuration()

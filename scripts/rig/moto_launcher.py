@@ -43,7 +43,7 @@ import threading
 import time
 from pathlib import Path
 
-from moto_corrections import MOTO_VERSION, apply_patches, record_provision_target
+from moto_corrections import MOTO_VERSION, apply_patches, record_provision_target, set_user_extras
 
 # --- scale knobs: latency, rate limits, request counts, fast seeding (scripts/bench) ----------
 # Added around moto, not into it: a WSGI middleware in front of moto's app, and admin routes under
@@ -58,6 +58,8 @@ from moto_corrections import MOTO_VERSION, apply_patches, record_provision_targe
 #                       and operation; DELETE resets them
 #   POST /_rig/organisation  {"spec": <organisation.py spec>} or {"generate": {"users": 1000, ...}}
 #                       builds the organisation in moto's backends in-process; answers the ids
+#   POST /_rig/user-status   {"identityStoreId", "userId", "status": "ENABLED" | "DISABLED"}
+#                       disables or re-enables a user, as an administrator can in the console
 #
 # A request's service is the one its SigV4 credential scope names (`sso` for SSO Admin,
 # `identitystore`, `organizations`, `dynamodb`, ...); its operation the X-Amz-Target's, else the
@@ -67,10 +69,6 @@ RIG_ADMIN_PREFIX = "/_rig/"
 RIG_DEFAULT_CONFIG = {"latencyMs": 0, "ratePerSecond": 0, "burst": None, "services": [], "shared": False}
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
 _JSON_11 = "application/x-amz-json-1.1"
-# ExternalIds of users seeded by /_rig/organisation, by user id: the identity store API cannot set
-# them (only SCIM does) and moto's users have no such field, so the middleware adds them to
-# DescribeUser and ListUsers answers. Empty unless a seeded spec gave some.
-_EXTERNAL_IDS: dict[str, list[dict]] = {}
 
 
 class _TokenBucket:
@@ -181,39 +179,12 @@ class RigKnobs:
             return [body]
         started = time.monotonic()
         try:
-            if _EXTERNAL_IDS and service == "identitystore" and operation in ("DescribeUser", "ListUsers"):
-                return self.with_external_ids(environ, start_response, operation)
             return self.app(environ, start_response)
         finally:
             busy = time.monotonic() - started  # moto's own time on the request (its answer is built by now)
             with self.lock:
                 counts["busy"] += busy
                 per_operation["busy"] += busy
-
-    def with_external_ids(self, environ: dict, start_response, operation: str):
-        """moto's answer with the seeded ExternalIds put in, as AWS answers SCIM users."""
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured.update(status=status, headers=headers)
-            return lambda data: None
-
-        chunks = self.app(environ, capture)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        if captured.get("status", "").startswith("200"):
-            answer = json.loads(body)
-            users = answer.get("Users", []) if operation == "ListUsers" else [answer]
-            for user in users:
-                if user.get("UserId") in _EXTERNAL_IDS:
-                    user["ExternalIds"] = _EXTERNAL_IDS[user["UserId"]]
-            body = json.dumps(answer).encode()
-        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
-        start_response(captured.get("status", "500 Internal Server Error"), headers + [("Content-Length", str(len(body)))])
-        return [body]
 
     # ---- admin
 
@@ -249,6 +220,8 @@ class RigKnobs:
             if route == "organisation" and method == "POST":
                 with self.seed_lock:
                     return answer("200 OK", seed_organisation(data))
+            if route == "user-status" and method == "POST":
+                return answer("200 OK", set_user_status(data))
         except (ValueError, KeyError, TypeError) as error:
             return answer("400 Bad Request", {"__type": "ValidationException", "message": f"{type(error).__name__}: {error}"})
         return answer("404 Not Found", {"__type": "NotFound", "message": f"no rig route {method} /_rig/{route}"})
@@ -295,6 +268,27 @@ class RigKnobs:
                     "sinceResetMs": ms(time.monotonic() - self.since)}
 
 
+USER_STATUSES = ("ENABLED", "DISABLED")
+
+
+def set_user_status(data: dict) -> dict:
+    """POST /_rig/user-status {"identityStoreId", "userId", "status", "accountId"?, "region"?}:
+    what an administrator's disabling (or re-enabling) of a user leaves, which the Identity Store
+    API of moto cannot do. Answers the user's id and new status."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.exceptions import JsonRESTError
+    from moto.identitystore.models import identitystore_backends
+
+    if data.get("status") not in USER_STATUSES:
+        raise ValueError(f"status: one of {USER_STATUSES}")
+    store = identitystore_backends[data.get("accountId") or DEFAULT_ACCOUNT_ID][data.get("region") or "us-east-1"]
+    try:
+        set_user_extras(store, data["identityStoreId"], data["userId"], UserStatus=data["status"])
+    except JsonRESTError as error:
+        raise ValueError(f"{error.error_type}: {error.message}") from error
+    return {"userId": data["userId"], "status": data["status"]}
+
+
 def seed_organisation(data: dict) -> dict:
     """POST /_rig/organisation: an organisation.py spec built directly in moto's backends, with the
     model methods moto's own request handlers call and the values organisation.py's request
@@ -337,7 +331,7 @@ def seed_organisation(data: dict) -> dict:
             "PhoneNumbers", "UserType", "Title", "PreferredLanguage", "Locale", "Timezone")))
         ids["users"][user["key"]] = user_id
         if user.get("externalIds"):
-            _EXTERNAL_IDS[user_id] = [dict(one) for one in user["externalIds"]]
+            set_user_extras(store, store_id, user_id, ExternalIds=[dict(one) for one in user["externalIds"]])
     for group in spec["groups"]:
         request = organisation.create_group_request(group, store_id)
         group_id, _ = store.create_group(store_id, request["DisplayName"], request.get("Description"))

@@ -19,18 +19,24 @@ public struct IdentityStoreUser: Sendable, Hashable, Decodable {
     public let externalIds: [ExternalId]?
     /// Reported by newer versions of the API; absent from older answers.
     public let createdAt: AWSTimestamp?
+    /// `ENABLED` or `DISABLED`, reported since November 2025; absent from older answers.
+    public let userStatus: String?
 
-    public init(userId: String, userName: String?, displayName: String? = nil, externalIds: [ExternalId]? = nil, createdAt: AWSTimestamp? = nil) {
+    public init(
+        userId: String, userName: String?, displayName: String? = nil, externalIds: [ExternalId]? = nil, createdAt: AWSTimestamp? = nil,
+        userStatus: String? = nil
+    ) {
         self.userId = userId
         self.userName = userName
         self.displayName = displayName
         self.externalIds = externalIds
         self.createdAt = createdAt
+        self.userStatus = userStatus
     }
 
     enum CodingKeys: String, CodingKey {
         case userId = "UserId", userName = "UserName", displayName = "DisplayName", externalIds = "ExternalIds"
-        case createdAt = "CreatedAt"
+        case createdAt = "CreatedAt", userStatus = "UserStatus"
     }
 }
 
