@@ -44,6 +44,11 @@ locals {
       event_pattern       = null
       schedule_expression = var.monitor_schedule_expression
     }
+    "catch-up" = {
+      description         = "Hourly catch-up of both monitors: CloudTrail read where the ledger lacks coverage, nothing judged."
+      event_pattern       = null
+      schedule_expression = var.catch_up_schedule_expression
+    }
     "report" = {
       description         = "Weekly credential report."
       event_pattern       = null
@@ -60,6 +65,8 @@ locals {
     "reconcile-registry-cleaner"       = { rule = "reconcile", function = "registry-cleaner", input = jsonencode({ reconcile = true }) }
     "monitors-password-expiry-monitor" = { rule = "monitors", function = "password-expiry-monitor", input = null }
     "monitors-inactivity-monitor"      = { rule = "monitors", function = "inactivity-monitor", input = null }
+    "catch-up-password-expiry-monitor" = { rule = "catch-up", function = "password-expiry-monitor", input = jsonencode({ catchUp = true }) }
+    "catch-up-inactivity-monitor"      = { rule = "catch-up", function = "inactivity-monitor", input = jsonencode({ catchUp = true }) }
     "report-credential-report"         = { rule = "report", function = "credential-report", input = null }
   }
 }

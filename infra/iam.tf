@@ -12,6 +12,7 @@ locals {
     instance_arn         = var.sso_instance_arn
     sso_instance_id      = local.sso_instance_id
     registry_table_arn   = aws_dynamodb_table.registry.arn
+    activity_table_arn   = aws_dynamodb_table.activity.arn
     alert_queue_arn      = aws_sqs_queue.alerts.arn
     report_bucket_arn    = aws_s3_bucket.reports.arn
     report_prefix        = var.report_prefix

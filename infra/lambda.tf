@@ -50,6 +50,7 @@ locals {
     }
     "password-expiry-monitor" = {
       REGISTRY_TABLE        = aws_dynamodb_table.registry.name
+      ACTIVITY_TABLE        = aws_dynamodb_table.activity.name
       IDENTITY_STORE_ID     = var.identity_store_id
       ALERT_QUEUE_URL       = aws_sqs_queue.alerts.url
       PASSWORD_MAX_AGE_DAYS = tostring(var.password_max_age_days)
@@ -59,6 +60,7 @@ locals {
     }
     "inactivity-monitor" = {
       REGISTRY_TABLE      = aws_dynamodb_table.registry.name
+      ACTIVITY_TABLE      = aws_dynamodb_table.activity.name
       IDENTITY_STORE_ID   = var.identity_store_id
       ALERT_QUEUE_URL     = aws_sqs_queue.alerts.url
       INACTIVITY_MAX_DAYS = tostring(var.inactivity_max_days)

@@ -32,5 +32,6 @@ locals {
   )
 
   registry_table_name = coalesce(var.registry_table_name, "${var.name_prefix}-registry")
+  activity_table_name = "${var.name_prefix}-activity"
   report_bucket_name  = coalesce(var.report_bucket_name, "${var.name_prefix}-reports-${local.account_id}-${local.region}")
 }

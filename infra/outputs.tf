@@ -23,6 +23,11 @@ output "registry_table_name" {
   value       = aws_dynamodb_table.registry.name
 }
 
+output "activity_table_name" {
+  description = "The DynamoDB activity ledger of the monitors."
+  value       = aws_dynamodb_table.activity.name
+}
+
 output "alert_queue_url" {
   description = "The SQS queue the monitors send alerts to."
   value       = aws_sqs_queue.alerts.url

@@ -275,6 +275,21 @@ variable "monitor_schedule_expression" {
   }
 }
 
+variable "catch_up_schedule_expression" {
+  description = "When both monitors read CloudTrail where the activity ledger lacks coverage ({\"catchUp\": true}), so that a first backfill finishes within hours and the daily judging run has little left to read. Default hourly."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.catch_up_schedule_expression)) || try(
+      (split(" ", regex("^cron\\(([0-9A-Za-z*?/,#-]+( [0-9A-Za-z*?/,#-]+){5})\\)$", var.catch_up_schedule_expression)[0])[2] == "?") !=
+      (split(" ", regex("^cron\\(([0-9A-Za-z*?/,#-]+( [0-9A-Za-z*?/,#-]+){5})\\)$", var.catch_up_schedule_expression)[0])[4] == "?"),
+      false
+    )
+    error_message = "catch_up_schedule_expression must be rate(N unit) or a six-field cron() in which exactly one of day-of-month and day-of-week is ?, e.g. rate(1 hour)."
+  }
+}
+
 variable "report_schedule_expression" {
   description = "When credential-report runs. Default weekly, Sunday 20:00 UTC. (The tool this replaces shipped cron(0 20 * ? 7 *), which EventBridge rejects: ? there is in the month field and both day fields are set.)"
   type        = string

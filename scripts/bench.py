@@ -203,14 +203,23 @@ class Rig:
                 **{name: str(value) for name, value in variables.items()}}
 
     def resources(self, tag: str) -> dict:
-        """A registry table, an alert queue and a report bucket."""
+        """A registry table, an activity ledger, an alert queue and a report bucket."""
         table = fixtures.create_table(self.context, f"registry-{tag}")["tableName"]
+        ledger = fixtures.create_table(self.context, f"activity-{tag}", sort_key="Scope")["tableName"]
         sqs = self.client("sqs")
         queue_url = sqs.create_queue(QueueName=f"alerts-{tag}")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         bucket = f"reports-{tag}"
         self.client("s3").create_bucket(Bucket=bucket)
-        return {"table": table, "queueUrl": queue_url, "queueArn": queue_arn, "bucket": bucket}
+        return {"table": table, "ledger": ledger, "queueUrl": queue_url, "queueArn": queue_arn, "bucket": bucket}
+
+    def empty_ledger(self, ledger: str) -> None:
+        """Forgets what the monitors have read of CloudTrail: the next run reads its whole window."""
+        dynamodb = self.client("dynamodb")
+        for page in dynamodb.get_paginator("scan").paginate(TableName=ledger, ProjectionExpression="UserId, #s",
+                                                            ExpressionAttributeNames={"#s": "Scope"}):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=ledger, Key=item)
 
     def put_registry(self, table: str, items: list[dict]) -> float:
         """The registry's items, 25 to a BatchWriteItem, as rig-admin."""
@@ -236,7 +245,8 @@ def running_rig(directory: Path, name: str):
 
 def policy_values(state: dict, ids: dict, resources: dict) -> dict[str, str]:
     """The policy templates' values for one benchmark organisation's resources."""
-    return deploy_policy_values(state, ids, registry_table=resources["table"], alert_queue_arn=resources["queueArn"],
+    return deploy_policy_values(state, ids, registry_table=resources["table"], activity_table=resources["ledger"],
+                                alert_queue_arn=resources["queueArn"],
                                 report_bucket=resources["bucket"], report_prefix=REPORT_PREFIX)
 
 
@@ -245,7 +255,8 @@ def function_variables(product: str, ids: dict, resources: dict) -> dict:
     if product in ("registry-writer", "registry-cleaner"):
         return {**store, "REGISTRY_TABLE": resources["table"]}
     if product in MONITORS:
-        return {**store, "REGISTRY_TABLE": resources["table"], "ALERT_QUEUE_URL": resources["queueUrl"]}
+        return {**store, "REGISTRY_TABLE": resources["table"], "ACTIVITY_TABLE": resources["ledger"],
+                "ALERT_QUEUE_URL": resources["queueUrl"]}
     return {**store, "SSO_INSTANCE_ARN": ids["instanceArn"], "REPORT_BUCKET": resources["bucket"],
             "REPORT_PREFIX": REPORT_PREFIX}
 
@@ -429,7 +440,8 @@ def monitor_phases(moto: dict, wall_seconds: float) -> dict:
 def monitor_runs(one: Rig, packages: Packages, spec: dict, ids: dict, resources: dict, repeats: int,
                  restore_registry) -> dict:
     """Each monitor `repeats` times, every run on the registry as seeded (`restore_registry`
-    undoes what the run before it wrote back); the medians, and each run's figures."""
+    undoes what the run before it wrote back) and an empty ledger, so that each reads CloudTrail's
+    whole window: a first run; the medians, and each run's figures."""
     figures = {}
     for product in MONITORS:
         environment = one.environment(one.function_user(product, policy_values(one.state, ids, resources)),
@@ -438,6 +450,7 @@ def monitor_runs(one: Rig, packages: Packages, spec: dict, ids: dict, resources:
         for repeat in range(repeats):
             if figures or runs:
                 restore_registry()
+                one.empty_ledger(resources["ledger"])
             log(f"{product}: {len(spec['users'])} registry users, run {repeat + 1} of {repeats}")
             runs.append(monitor_run(one, packages, product, environment))
         figures[product] = median_of_runs(runs)

@@ -140,22 +140,27 @@ class Demo:
     # --- deployment, as infra/ names it -----------------------------------------------------------
 
     def deploy(self) -> None:
-        say("==> Deploying as infra/ would: registry table, alert queue, report bucket, one IAM user per function")
+        say("==> Deploying as infra/ would: registry table, activity ledger, alert queue, report bucket, one IAM user per function")
         self.table = f"{PREFIX}-registry"
         rig.call(self.state_path, "create_table", name=self.table)
+        self.ledger = f"{PREFIX}-activity"
+        rig.call(self.state_path, "create_table", name=self.ledger, sort_key="Scope")
         sqs = self.admin("sqs")
         self.queue_url = sqs.create_queue(QueueName=f"{PREFIX}-alerts")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.bucket = f"{PREFIX}-reports-{self.state['accountId']}-{self.state['region']}"
         self.admin("s3").create_bucket(Bucket=self.bucket)
-        values = deploy.policy_values(self.state, self.sso, registry_table=self.table, alert_queue_arn=queue_arn,
+        values = deploy.policy_values(self.state, self.sso, registry_table=self.table, activity_table=self.ledger,
+                                      alert_queue_arn=queue_arn,
                                       report_bucket=self.bucket, report_prefix="credential_reports/")
         common = {"IDENTITY_STORE_ID": self.store, "AWS_LAMBDA_LOG_LEVEL": "INFO"}
         variables = {
             "registry-writer": {"REGISTRY_TABLE": self.table},
             "registry-cleaner": {"REGISTRY_TABLE": self.table},
-            "password-expiry-monitor": {"REGISTRY_TABLE": self.table, "ALERT_QUEUE_URL": self.queue_url, "EXCLUDED_USERS": BREAK_GLASS},
-            "inactivity-monitor": {"REGISTRY_TABLE": self.table, "ALERT_QUEUE_URL": self.queue_url, "EXCLUDED_USERS": BREAK_GLASS},
+            "password-expiry-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger,
+                                        "ALERT_QUEUE_URL": self.queue_url, "EXCLUDED_USERS": BREAK_GLASS},
+            "inactivity-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger,
+                                   "ALERT_QUEUE_URL": self.queue_url, "EXCLUDED_USERS": BREAK_GLASS},
             "credential-report": {"SSO_INSTANCE_ARN": self.sso["instanceArn"], "REPORT_BUCKET": self.bucket},
         }
         self.environments = {}
@@ -228,13 +233,17 @@ class Demo:
     def monitors(self) -> None:
         for product, file in (("password-expiry-monitor", "alerts-password-expiry.json"),
                               ("inactivity-monitor", "alerts-inactivity.json")):
-            say(f"==> {product}")
+            say(f"==> {product}: the hourly catch-up reads CloudTrail into the activity ledger, then the daily run judges")
+            [caught] = self.run(product, [{"catchUp": True}], "hourly catch-up")
+            say(f"    catch-up: CloudTrail read from {caught['coveredFrom']} to {caught['coveredUntil']}, "
+                f"{caught['evidenceRecorded']} dates remembered in the registry")
             [summary] = self.run(product, [deploy.SCHEDULED_EVENT], "daily schedule")
             messages = self.drain_queue()
             (OUTPUT / file).write_text(json.dumps(messages, indent=2) + "\n")
             say(f"    {summary['usersChecked']} users checked: {summary['expired']} expired, {summary['warning']} warning, "
-                f"{summary['skipped']} skipped (SCIM), {summary['excluded']} excluded (break-glass); "
-                f"{summary['messagesSent']} alert message(s), {summary['evidenceRecorded']} dates remembered in the registry")
+                f"{summary['skipped']} skipped (SCIM), {summary['excluded']} excluded (break-glass), "
+                f"{summary['disabled']} disabled and {summary['gone']} gone from the store (not alerted); "
+                f"{summary['messagesSent']} alert message(s); only CloudTrail's newest events read again")
             flagged = [user for message in messages for user in message["users"]]
             # A few of each kind: expired with a date, expired with no evidence at all, warnings.
             shown = ([u for u in flagged if u["status"] == "EXPIRED" and u["lastEventAt"]][:3]

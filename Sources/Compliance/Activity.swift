@@ -3,7 +3,7 @@ import FoundationEssentials
 
 /// The fields of a CloudTrail event that the controls read, whether the event came whole from
 /// LookupEvents or as a row of a CloudTrail Lake query.
-struct ActivityEvent: Sendable, Equatable {
+public struct ActivityEvent: Sendable, Equatable {
     var eventSource: String
     var eventName: String
     var eventTime: Date
@@ -109,6 +109,21 @@ enum ActivityRules {
         return RoleSignIn(userId: who.userId, userName: who.userName, accountId: account, roleName: role, time: event.eventTime)
     }
 
+    /// The events that are evidence of `kind`, and the evidence one of them gives.
+    static func eventNames(of kind: EvidenceKind) -> [String] {
+        switch kind {
+        case .signIn: signInEvents.map(\.name)
+        case .passwordChange: [passwordChangeEvent.name]
+        }
+    }
+
+    static func evidence(of kind: EvidenceKind, in event: ActivityEvent) -> UserActivity? {
+        switch kind {
+        case .signIn: signIn(event)
+        case .passwordChange: passwordChange(event)
+        }
+    }
+
     private static func attributed(_ event: ActivityEvent, userId: String?) -> UserActivity? {
         let userName = event.identityUserName ?? event.additionalUserName
         guard userId != nil || userName != nil else { return nil }
@@ -116,15 +131,43 @@ enum ActivityRules {
     }
 }
 
-/// Where the monitors (and the report) read CloudTrail from.
+/// Where the monitors and the report read CloudTrail from: LookupEvents, or a CloudTrail Lake
+/// event data store.
 public protocol ActivitySource: Sendable {
-    func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity]
-    func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity]
-    func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn]
+    /// `lookup-events` or `lake`: what has been read of one is not known to have been read of the other.
+    var name: String { get }
+    /// How a read of `eventNames` is split into streams that are each read newest first:
+    /// LookupEvents takes one event name a request, a Lake query takes them all.
+    func streams(of eventNames: [String]) -> [[String]]
+    /// Hands `page` every event of one stream with `start <= eventTime <= end`, newest first, a
+    /// page at a time. Returns false when it stopped at `deadline` with more left to read.
+    func read(_ stream: [String], from start: Date, to end: Date, deadline: Date?, page: ([ActivityEvent]) async throws -> Void)
+        async throws -> Bool
 }
 
-/// CloudTrail LookupEvents: each event name fetched once for the whole window, paced at the
-/// API's 2 requests a second by the CloudTrail client.
+extension ActivitySource {
+    /// Every event of `eventNames` in the window; running out of time is an error, not a shorter
+    /// read (a sign-in left unread could turn into a false verdict).
+    func events(_ eventNames: [String], from start: Date, to end: Date, deadline: Date?) async throws -> [ActivityEvent] {
+        var events: [ActivityEvent] = []
+        for stream in streams(of: eventNames) {
+            let finished = try await read(stream, from: start, to: end, deadline: deadline) { events += $0 }
+            guard finished else {
+                throw LookupEventsTimeLimit(
+                    eventName: stream.joined(separator: ", "), eventsRead: events.count, oldestRead: events.map(\.eventTime).min(),
+                    windowStart: start)
+            }
+        }
+        return events
+    }
+
+    func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] {
+        try await events(ActivityRules.roleSignInEvents, from: start, to: end, deadline: deadline).compactMap(ActivityRules.roleSignIn)
+    }
+}
+
+/// CloudTrail LookupEvents: each event name read on its own (the API filters on one attribute),
+/// newest first, paced at the API's 2 requests a second by the CloudTrail client.
 public struct LookupEventsActivitySource: ActivitySource {
     let cloudTrail: any CloudTrailAPI
 
@@ -132,38 +175,22 @@ public struct LookupEventsActivitySource: ActivitySource {
         self.cloudTrail = cloudTrail
     }
 
-    public func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
-        var activity: [UserActivity] = []
-        for name in Set(ActivityRules.signInEvents.map(\.name)).sorted() {
-            activity += try await events(named: name, from: start, to: end, deadline: deadline).compactMap(ActivityRules.signIn)
-        }
-        return activity
+    public var name: String { "lookup-events" }
+
+    public func streams(of eventNames: [String]) -> [[String]] {
+        Set(eventNames).sorted().map { [$0] }
     }
 
-    public func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
-        try await events(named: ActivityRules.passwordChangeEvent.name, from: start, to: end, deadline: deadline)
-            .compactMap(ActivityRules.passwordChange)
-    }
-
-    public func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] {
-        var signIns: [RoleSignIn] = []
-        for name in ActivityRules.roleSignInEvents {
-            signIns += try await events(named: name, from: start, to: end, deadline: deadline).compactMap(ActivityRules.roleSignIn)
-        }
-        return signIns
-    }
-
-    /// Every event of that name in the window. Verdicts need the whole window (a sign-in left
-    /// unread could turn into a false alert), so running out of time is an error, not a shorter read.
-    func events(named name: String, from start: Date, to end: Date, deadline: Date?) async throws -> [ActivityEvent] {
-        var events: [ActivityEvent] = []
-        for try await page in cloudTrail.lookupEvents(attribute: (key: "EventName", value: name), start: start, end: end) {
-            events += page.compactMap { ActivityEvent($0.record) }
-            if let deadline, Date() >= deadline {
-                throw LookupEventsTimeLimit(eventName: name, eventsRead: events.count, oldestRead: events.last?.eventTime, windowStart: start)
+    public func read(_ stream: [String], from start: Date, to end: Date, deadline: Date?, page: ([ActivityEvent]) async throws -> Void)
+        async throws -> Bool
+    {
+        for name in stream {
+            for try await events in cloudTrail.lookupEvents(attribute: (key: "EventName", value: name), start: start, end: end) {
+                try await page(events.compactMap { ActivityEvent($0.record) })
+                if let deadline, Date() >= deadline { return false }
             }
         }
-        return events
+        return true
     }
 }
 

@@ -22,17 +22,28 @@ public struct MonitorSummary: Sendable, Encodable {
     public let gone: Int
     public let evidenceRecorded: Int
     public let messagesSent: Int
+    /// A catch-up: CloudTrail read and recorded, nobody judged.
+    public let catchUp: Bool
+    /// Whether CloudTrail has been read over the whole window; a judging run alerts only then.
+    public let coverageComplete: Bool
+    /// The span of CloudTrail read for this control so far, as ISO 8601; nil before any read.
+    public let coveredFrom: String?
+    public let coveredUntil: String?
 }
 
-/// password-expiry-monitor and inactivity-monitor: judge every registry user against one control,
-/// remember the newest evidence in the registry, and alert on who is expired or close to it.
-/// Everything is computed afresh per invocation; nothing is kept between warm invocations.
+/// password-expiry-monitor and inactivity-monitor: read CloudTrail where the activity ledger has
+/// not yet (remembering the newest evidence in the registry as it goes), then judge every registry
+/// user against one control and alert on who is expired or close to it, but only once CloudTrail
+/// is read over the whole window. Nothing is kept between warm invocations but what is written.
 public struct ComplianceMonitor: Sendable {
     /// LookupEvents holds 90 days; so does the window the monitors read.
     static let cloudTrailWindowDays = 90
+    /// What a judging run keeps of its invocation, after reading, to check the store and alert.
+    static let judgingTime: TimeInterval = 30
 
     let configuration: MonitorConfiguration
     let registry: any Registry
+    let ledger: any ActivityLedger
     let directory: any IdentityStoreAPI
     let activity: any ActivitySource
     let queue: any SQSAPI
@@ -40,11 +51,12 @@ public struct ComplianceMonitor: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        configuration: MonitorConfiguration, registry: any Registry, directory: any IdentityStoreAPI, activity: any ActivitySource,
-        queue: any SQSAPI, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        configuration: MonitorConfiguration, registry: any Registry, ledger: any ActivityLedger, directory: any IdentityStoreAPI,
+        activity: any ActivitySource, queue: any SQSAPI, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.registry = registry
+        self.ledger = ledger
         self.directory = directory
         self.activity = activity
         self.queue = queue
@@ -66,13 +78,44 @@ public struct ComplianceMonitor: Sendable {
         let skipped = control == .passwordExpiry ? registered.filter { $0.origin == .scim && !isExcluded($0) } : []
         let judged = registered.filter { !isExcluded($0) && !(control == .passwordExpiry && $0.origin == .scim) }
 
-        let windowStart = asOf.addingTimeInterval(-Double(Self.cloudTrailWindowDays) * 86_400)
-        let evidence: [UserActivity] = switch control {
-        case .passwordExpiry: try await activity.passwordChanges(from: windowStart, to: asOf, deadline: deadline)
-        case .inactivity: try await activity.signIns(from: windowStart, to: asOf, deadline: deadline)
+        let kind: EvidenceKind = control == .passwordExpiry ? .passwordChange : .signIn
+        let window = CoveredSpan(from: asOf.addingTimeInterval(-Double(Self.cloudTrailWindowDays) * 86_400), until: asOf)
+        let persist = !request.dryRun
+        var tally = EvidenceTally(users: registered, kind: kind)
+        var evidenceRecorded = 0
+        let reading = try await CoverageReader(source: activity, ledger: ledger, now: now).read(
+            ActivityRules.eventNames(of: kind), over: window,
+            deadline: request.catchUp ? deadline : deadline?.addingTimeInterval(-Self.judgingTime), persist: persist
+        ) { events in
+            let news = tally.add(events.compactMap { ActivityRules.evidence(of: kind, in: $0) }, notAfter: asOf)
+            guard persist else { return }
+            evidenceRecorded += try await remember(news, kind, updatedAt: now())
         }
-        let newest = Self.newestActivity(evidence, for: judged, notAfter: asOf)
-        let judgedVerdicts = judged.map { verdict(for: $0, cloudTrailDate: newest[$0.userId], asOf: asOf) }
+        let coverage = (
+            complete: reading.complete, from: reading.covered.map { ISO8601UTC.format($0.from) },
+            until: reading.covered.map { ISO8601UTC.format($0.until) })
+
+        guard !request.catchUp, reading.complete else {
+            if !reading.complete {
+                logger.warning(
+                    "\(control.rawValue): CloudTrail read over \(coverage.from ?? "nothing") to \(coverage.until ?? "nothing") of the window \(ISO8601UTC.format(window.from)) to \(ISO8601UTC.format(window.until)) when the time ran out; \(evidenceRecorded) dates recorded, nobody judged: the next run goes on from there")
+            } else {
+                logger.info("\(control.rawValue) catch-up: CloudTrail read over \(coverage.from ?? "-") to \(coverage.until ?? "-"), \(evidenceRecorded) dates recorded")
+            }
+            return MonitorSummary(
+                alertType: control.rawValue, asOf: ISO8601UTC.format(asOf), activitySource: configuration.activitySource.name,
+                dryRun: request.dryRun, usersChecked: 0, expired: 0, warning: 0, skipped: skipped.count, excluded: excluded.count,
+                otherStore: otherStore, disabled: 0, gone: 0, evidenceRecorded: evidenceRecorded, messagesSent: 0,
+                catchUp: request.catchUp, coverageComplete: coverage.complete, coveredFrom: coverage.from, coveredUntil: coverage.until)
+        }
+
+        let flaggedBeforeLedger = judged.filter { verdict(for: $0, cloudTrailDate: tally.newest[$0.userId], asOf: asOf).status != .compliant }
+        // Evidence read while a user was not yet in the registry is in the ledger.
+        let fromLedger = try await evidenceInLedger(for: flaggedBeforeLedger, kind, notAfter: asOf, newerThan: tally.newest)
+        if persist {
+            evidenceRecorded += try await remember(EvidenceTally.News(registered: fromLedger.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }), kind, updatedAt: now())
+        }
+        let judgedVerdicts = judged.map { verdict(for: $0, cloudTrailDate: fromLedger[$0.userId] ?? tally.newest[$0.userId], asOf: asOf) }
         // Disabled and deleted users have met the control: check the store's state of everyone
         // about to be flagged, since the registry's copy is only as fresh as the last reconcile.
         let flagged = judgedVerdicts.filter { $0.status != .compliant }.map(\.userId)
@@ -82,10 +125,8 @@ public struct ComplianceMonitor: Sendable {
         let disabled = states.values.count { $0 == .disabled }
         let gone = states.values.count { $0 == .gone }
 
-        var evidenceRecorded = 0
         var messagesSent = 0
         if !request.dryRun {
-            evidenceRecorded = try await remember(newest, for: judged, updatedAt: now())
             let bodies = try AlertMessage.bodies(
                 for: verdicts, control: control, generatedAt: asOf, identityStoreId: configuration.identityStoreId,
                 thresholdDays: configuration.thresholdDays, warningDays: configuration.warningDays)
@@ -99,7 +140,8 @@ public struct ComplianceMonitor: Sendable {
             dryRun: request.dryRun, usersChecked: judged.count,
             expired: verdicts.count { $0.status == .expired }, warning: verdicts.count { $0.status == .warning },
             skipped: skipped.count, excluded: excluded.count, otherStore: otherStore, disabled: disabled, gone: gone,
-            evidenceRecorded: evidenceRecorded, messagesSent: messagesSent)
+            evidenceRecorded: evidenceRecorded, messagesSent: messagesSent, catchUp: false, coverageComplete: true,
+            coveredFrom: coverage.from, coveredUntil: coverage.until)
         logger.info(
             "\(control.rawValue): \(summary.usersChecked) users checked as of \(summary.asOf), \(summary.expired) expired, \(summary.warning) warning, \(summary.skipped) skipped (SCIM), \(summary.excluded) excluded, \(disabled) disabled and \(gone) gone from the store (not alerted), \(summary.messagesSent) alert messages sent\(request.dryRun ? " (dry run: nothing sent or written)" : "")")
         for flagged in verdicts where flagged.status != .compliant {
@@ -120,33 +162,31 @@ public struct ComplianceMonitor: Sendable {
             lastEventAt: lastEvent, daysSince: daysSince)
     }
 
-    /// The newest activity per registry user id: matched on user id, and on user name only for
-    /// old-format events that carry no id.
-    static func newestActivity(_ activity: [UserActivity], for users: [RegistryUser], notAfter limit: Date) -> [String: Date] {
-        let known = Set(users.map(\.userId))
-        let idsByName = Dictionary(users.map { ($0.userName.lowercased(), $0.userId) }) { first, _ in first }
-        var newest: [String: Date] = [:]
-        for event in activity where event.time <= limit {
-            let userId = event.userId ?? event.userName.flatMap { idsByName[$0.lowercased()] }
-            guard let userId, known.contains(userId) else { continue }
-            if newest[userId].map({ event.time > $0 }) ?? true { newest[userId] = event.time }
+    /// Writes what a page proved: newer dates into the registry, so the evidence outlives
+    /// CloudTrail's 90 days, and the dates of users the registry does not hold into the ledger.
+    /// Returns how many registry users had something new.
+    private func remember(_ news: EvidenceTally.News, _ kind: EvidenceKind, updatedAt: Date) async throws -> Int {
+        try await forEachConcurrently(news.registered, limit: 8) { [registry] update in
+            try await registry.recordEvidence(userId: update.userId, kind, at: update.date, updatedAt: updatedAt)
         }
-        return newest
+        try await forEachConcurrently(news.unregistered, limit: 8) { [ledger] update in
+            try await ledger.recordEvidence(userId: update.userId, kind, at: update.date, updatedAt: updatedAt)
+        }
+        return news.registered.count
     }
 
-    /// Writes CloudTrail's dates into the registry where they are newer, so the evidence outlives
-    /// CloudTrail's 90 days. Returns how many users had something new.
-    private func remember(_ newest: [String: Date], for users: [RegistryUser], updatedAt: Date) async throws -> Int {
-        let kind: EvidenceKind = configuration.control == .passwordExpiry ? .passwordChange : .signIn
-        let updates = users.compactMap { user -> (String, Date)? in
-            guard let date = newest[user.userId] else { return nil }
-            let remembered = kind == .passwordChange ? user.lastPasswordChangeAt : user.lastSignInAt
-            return remembered.map { date > $0 } ?? true ? (user.userId, date) : nil
+    /// The ledger's dates for `users` that are newer than what the run knows.
+    private func evidenceInLedger(for users: [RegistryUser], _ kind: EvidenceKind, notAfter limit: Date, newerThan known: [String: Date])
+        async throws -> [String: Date]
+    {
+        let found = try await mapConcurrently(users.map(\.userId), limit: 8) { [ledger] userId in
+            (userId, try await ledger.evidence(userId: userId, kind))
         }
-        try await forEachConcurrently(updates, limit: 8) { [registry] update in
-            try await registry.recordEvidence(userId: update.0, kind, at: update.1, updatedAt: updatedAt)
+        var newer: [String: Date] = [:]
+        for case let (userId, date?) in found where date <= limit && known[userId].map({ date > $0 }) ?? true {
+            newer[userId] = date
         }
-        return updates.count
+        return newer
     }
 
     private func isExcluded(_ user: RegistryUser) -> Bool {

@@ -27,7 +27,7 @@ public struct EventDataStoreId: Sendable, Hashable, CustomStringConvertible {
     public var description: String { id }
 }
 
-/// CloudTrail Lake: one SQL query per kind of evidence, bounded on `eventTime` (Lake bills by
+/// CloudTrail Lake: one SQL query per kind of evidence and span, bounded on `eventTime` (Lake bills by
 /// data scanned), polled until it finishes or the deadline nears, read 1000 rows a call.
 public struct LakeActivitySource: ActivitySource {
     let cloudTrail: any CloudTrailAPI
@@ -42,19 +42,21 @@ public struct LakeActivitySource: ActivitySource {
         self.pollInterval = pollInterval
     }
 
-    public func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
-        try await events(named: ActivityRules.signInEvents.map(\.name), from: start, to: end, deadline: deadline)
-            .compactMap(ActivityRules.signIn)
+    public var name: String { "lake" }
+
+    /// One query reads every event name of a kind of evidence.
+    public func streams(of eventNames: [String]) -> [[String]] {
+        [Set(eventNames).sorted()]
     }
 
-    public func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
-        try await events(named: [ActivityRules.passwordChangeEvent.name], from: start, to: end, deadline: deadline)
-            .compactMap(ActivityRules.passwordChange)
-    }
-
-    public func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] {
-        try await events(named: ActivityRules.roleSignInEvents, from: start, to: end, deadline: deadline)
-            .compactMap(ActivityRules.roleSignIn)
+    /// The whole window in one query (a query that outlives the deadline is an error), handed
+    /// over as one page, newest first.
+    public func read(_ stream: [String], from start: Date, to end: Date, deadline: Date?, page: ([ActivityEvent]) async throws -> Void)
+        async throws -> Bool
+    {
+        let found = try await queryEvents(named: stream, from: start, to: end, deadline: deadline)
+        try await page(found.sorted { $0.eventTime > $1.eventTime })
+        return true
     }
 
     func statement(eventNames: [String], from start: Date, to end: Date) -> String {
@@ -72,7 +74,7 @@ public struct LakeActivitySource: ActivitySource {
             """
     }
 
-    func events(named names: [String], from start: Date, to end: Date, deadline: Date?) async throws -> [ActivityEvent] {
+    func queryEvents(named names: [String], from start: Date, to end: Date, deadline: Date?) async throws -> [ActivityEvent] {
         let rows = try await LakeQuery(cloudTrail: cloudTrail, sleeper: sleeper, pollInterval: pollInterval)
             .run(statement(eventNames: names, from: start, to: end), deadline: deadline)
         return rows.compactMap { row in

@@ -47,6 +47,8 @@ public enum ActivitySourceChoice: Sendable, Equatable {
 public struct MonitorConfiguration: Sendable {
     public let control: Control
     public let table: String
+    /// The activity ledger: how far CloudTrail has been read, and evidence of unregistered users.
+    public let activityTable: String
     public let identityStoreId: String
     public let alertQueueUrl: String
     public let thresholdDays: Int
@@ -59,6 +61,7 @@ public struct MonitorConfiguration: Sendable {
         let reader = EnvironmentReader(environment: environment)
         self.control = control
         table = try reader.required("REGISTRY_TABLE")
+        activityTable = try reader.required("ACTIVITY_TABLE")
         identityStoreId = try reader.identityStoreId()
         alertQueueUrl = try reader.httpURL("ALERT_QUEUE_URL")
         thresholdDays = try reader.integer(control.thresholdVariable, default: 90, in: 1...365)

@@ -5,22 +5,27 @@ import FoundationEssentials
 public struct MonitorRequest: Sendable, Decodable {
     /// Compute, log and return; send and write nothing.
     public var dryRun: Bool
+    /// The monitors' `{"catchUp": true}`: read CloudTrail where the ledger lacks coverage and
+    /// record it; judge nothing, send nothing.
+    public var catchUp: Bool
     /// Evaluate as of this instant instead of now.
     public var asOf: Date?
     /// The report's window, overriding `REPORT_LOOKBACK_DAYS` (SSM Automation's parameter).
     public var lookbackDays: Int?
 
-    public init(dryRun: Bool = false, asOf: Date? = nil, lookbackDays: Int? = nil) {
+    public init(dryRun: Bool = false, catchUp: Bool = false, asOf: Date? = nil, lookbackDays: Int? = nil) {
         self.dryRun = dryRun
+        self.catchUp = catchUp
         self.asOf = asOf
         self.lookbackDays = lookbackDays
     }
 
-    enum CodingKeys: String, CodingKey { case dryRun, asOf, lookbackDays }
+    enum CodingKeys: String, CodingKey { case dryRun, catchUp, asOf, lookbackDays }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         dryRun = try container.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
+        catchUp = try container.decodeIfPresent(Bool.self, forKey: .catchUp) ?? false
         if let text = try container.decodeIfPresent(String.self, forKey: .asOf) {
             guard let date = ISO8601UTC.parse(text) else {
                 throw DecodingError.dataCorruptedError(

@@ -48,7 +48,9 @@ public enum Functions {
             let aws = try AWSServices(context, pacing: [.identityStore: RateLimiter(perSecond: 20, adaptive: true)])
             let monitor = ComplianceMonitor(
                 configuration: configuration,
-                registry: aws.registry(configuration.table), directory: IdentityStoreClient(client: aws.client),
+                registry: aws.registry(configuration.table),
+                ledger: DynamoDBActivityLedger(table: configuration.activityTable, dynamoDB: DynamoDBClient(client: aws.client)),
+                directory: IdentityStoreClient(client: aws.client),
                 activity: aws.activitySource(configuration.activitySource), queue: SQSClient(client: aws.client),
                 logger: context.logger)
             return MonitorHandler(monitor: monitor)
@@ -98,7 +100,7 @@ struct MonitorHandler: LambdaHandler {
     let monitor: ComplianceMonitor
 
     func handle(_ event: MonitorRequest, context: LambdaContext) async throws -> MonitorSummary {
-        try await monitor.run(event, deadline: context.deadline(leaving: .seconds(15)))
+        try await monitor.run(event, deadline: context.deadline(leaving: .seconds(10)))
     }
 }
 

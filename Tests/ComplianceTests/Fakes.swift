@@ -111,14 +111,75 @@ struct FakeIdentityStore: IdentityStoreAPI {
     func listGroupMembershipsForMember(identityStoreId: String, userId: String) -> Paginator<GroupMembership, String> { Paginator("x") { _ in ([], nil) } }
 }
 
-struct FakeActivity: ActivitySource {
-    var signIns: [UserActivity] = []
-    var passwordChanges: [UserActivity] = []
-    var roleSignIns: [RoleSignIn] = []
+/// CloudTrail as a fixed list of events, read as LookupEvents reads: one stream an event name,
+/// newest first, in pages of two. Every read is logged.
+final class FakeActivity: ActivitySource {
+    struct Read: Equatable { let names: [String]; let from: Date; let to: Date }
 
-    func signIns(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] { signIns }
-    func passwordChanges(from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] { passwordChanges }
-    func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] { roleSignIns }
+    let events: [ActivityEvent]
+    /// Reads stop at a deadline after this many pages (nil: never).
+    let pagesBeforeDeadline: Int?
+    let reads = Mutex<[Read]>([])
+    let pagesRead = Mutex(0)
+
+    init(signIns: [UserActivity] = [], passwordChanges: [UserActivity] = [], roleSignIns: [RoleSignIn] = [], pagesBeforeDeadline: Int? = nil) {
+        var events = signIns.map {
+            ActivityEvent(
+                eventSource: "signin.amazonaws.com", eventName: "UserAuthentication", eventTime: $0.time, onBehalfOfUserId: $0.userId,
+                identityUserName: $0.userName, serviceEventDetails: ["UserAuthentication": "Success"])
+        }
+        events += passwordChanges.map {
+            ActivityEvent(
+                eventSource: "sso-directory.amazonaws.com", eventName: "UpdatePassword", eventTime: $0.time, identityUserName: $0.userName,
+                requestUserId: $0.userId)
+        }
+        events += roleSignIns.map {
+            ActivityEvent(
+                eventSource: "sso.amazonaws.com", eventName: "GetRoleCredentials", eventTime: $0.time, onBehalfOfUserId: $0.userId,
+                identityUserName: $0.userName, serviceEventDetails: ["role_name": $0.roleName, "account_id": $0.accountId])
+        }
+        self.events = events
+        self.pagesBeforeDeadline = pagesBeforeDeadline
+    }
+
+    var name: String { "fake" }
+    var readLog: [Read] { reads.withLock { $0 } }
+
+    func streams(of eventNames: [String]) -> [[String]] { Set(eventNames).sorted().map { [$0] } }
+
+    func read(_ stream: [String], from start: Date, to end: Date, deadline: Date?, page: ([ActivityEvent]) async throws -> Void)
+        async throws -> Bool
+    {
+        reads.withLock { $0.append(Read(names: stream, from: start, to: end)) }
+        let found = events.filter { stream.contains($0.eventName) && $0.eventTime >= start && $0.eventTime <= end }
+            .sorted { $0.eventTime > $1.eventTime }
+        for first in stride(from: 0, to: found.count, by: 2) {
+            if let limit = pagesBeforeDeadline, pagesRead.withLock({ $0 }) >= limit { return false }
+            pagesRead.withLock { $0 += 1 }
+            try await page(Array(found[first..<min(first + 2, found.count)]))
+        }
+        return true
+    }
+}
+
+/// The activity ledger in memory; the DynamoDB one is proven against moto.
+final class InMemoryLedger: ActivityLedger {
+    let coverages = Mutex<[String: StreamCoverage]>([:])
+    let evidence = Mutex<[String: Date]>([:])
+
+    func coverage(of stream: String) async throws -> StreamCoverage { coverages.withLock { $0[stream] ?? StreamCoverage() } }
+
+    func setCoverage(_ coverage: StreamCoverage, of stream: String, updatedAt: Date) async throws {
+        coverages.withLock { $0[stream] = coverage }
+    }
+
+    func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws {
+        evidence.withLock { known in
+            if known["\(userId)#\(kind.scope)"].map({ $0 < date }) ?? true { known["\(userId)#\(kind.scope)"] = date }
+        }
+    }
+
+    func evidence(userId: String, _ kind: EvidenceKind) async throws -> Date? { evidence.withLock { $0["\(userId)#\(kind.scope)"] } }
 }
 
 final class RecordingQueue: SQSAPI {

@@ -42,6 +42,15 @@ final class ScriptedLake: CloudTrailAPI {
 
 struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
 
+func signIns(_ source: any ActivitySource, from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
+    try await source.events(ActivityRules.eventNames(of: .signIn), from: start, to: end, deadline: deadline).compactMap(ActivityRules.signIn)
+}
+
+func passwordChanges(_ source: any ActivitySource, from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
+    try await source.events(ActivityRules.eventNames(of: .passwordChange), from: start, to: end, deadline: deadline)
+        .compactMap(ActivityRules.passwordChange)
+}
+
 @Suite struct LakeTests {
     let storeId = try! EventDataStoreId("arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1")
 
@@ -60,7 +69,7 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
         let lake = ScriptedLake(runningPolls: 2, pages: [[row], [failedRow]])
         let source = LakeActivitySource(cloudTrail: lake, eventDataStore: storeId, sleeper: NoSleep())
 
-        let signIns = try await source.signIns(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
+        let signIns = try await signIns(source, from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
 
         #expect(signIns == [UserActivity(userId: "id-1", userName: nil, time: date("2026-11-01T10:00:00Z"))])
         #expect(lake.calls.withLock { $0 } == 4, "two RUNNING polls, then two pages")
@@ -79,19 +88,19 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
         ]
         let source = LakeActivitySource(cloudTrail: ScriptedLake(runningPolls: 0, pages: [rows]), eventDataStore: storeId, sleeper: NoSleep())
 
-        let signIns = try await source.signIns(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
+        let signIns = try await signIns(source, from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
 
         #expect(signIns == [
-            UserActivity(userId: "id-1", userName: nil, time: date("2026-11-01T10:00:00Z")),
             UserActivity(userId: nil, userName: "olduser", time: date("2026-11-02T10:00:00Z")),
-        ])
+            UserActivity(userId: "id-1", userName: nil, time: date("2026-11-01T10:00:00Z")),
+        ], "newest first")
     }
 
     @Test func queryStillRunningAtTheDeadlineIsAClearError() async throws {
         let lake = ScriptedLake(runningPolls: .max)
         let source = LakeActivitySource(cloudTrail: lake, eventDataStore: storeId, sleeper: NoSleep())
         let error = await #expect(throws: LakeQueryError.self) {
-            try await source.signIns(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: Date())
+            try await signIns(source, from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: Date())
         }
         #expect(error?.description.contains("still RUNNING when the invocation's time ran out") == true)
     }
@@ -100,7 +109,7 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
     func aQueryThatDidNotFinishCarriesTheServicesMessage(_ status: LakeQueryStatus) async throws {
         let source = LakeActivitySource(cloudTrail: ScriptedLake(runningPolls: 1, finalStatus: status), eventDataStore: storeId, sleeper: NoSleep())
         let error = await #expect(throws: LakeQueryError.self) {
-            try await source.passwordChanges(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
+            try await passwordChanges(source, from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: nil)
         }
         #expect(error?.description == "CloudTrail Lake query q-1 \(status.rawValue): Query exceeded the time limit")
     }
@@ -119,7 +128,7 @@ struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
 }
 
 @Suite struct ConfigurationTests {
-    let base = ["REGISTRY_TABLE": "t", "IDENTITY_STORE_ID": "d-1234567890", "ALERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q"]
+    let base = ["REGISTRY_TABLE": "t", "ACTIVITY_TABLE": "a", "IDENTITY_STORE_ID": "d-1234567890", "ALERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q"]
 
     func error(_ environment: [String: String], _ control: Control = .passwordExpiry) -> String? {
         do {
@@ -202,7 +211,8 @@ final class RecordingTrail: CloudTrailAPI {
             let trail = RecordingTrail()
             let registry = InMemoryRegistry((0..<users).map { user("id-\($0)", "user\($0)", created: "2026-01-01T00:00:00Z") })
             let monitor = ComplianceMonitor(
-                configuration: try monitorConfiguration(control, [:]), registry: registry, directory: FakeIdentityStore(enabling: registry),
+                configuration: try monitorConfiguration(control, [:]), registry: registry, ledger: InMemoryLedger(),
+                directory: FakeIdentityStore(enabling: registry),
                 activity: LookupEventsActivitySource(cloudTrail: trail), queue: RecordingQueue(), logger: Logger(label: "test"),
                 now: { date("2026-11-21T06:00:00Z") })
             _ = try await monitor.run(MonitorRequest(dryRun: true), deadline: nil)
@@ -217,7 +227,7 @@ final class RecordingTrail: CloudTrailAPI {
     @Test func runningOutOfTimeIsAClearErrorNotAShorterRead() async throws {
         let source = LookupEventsActivitySource(cloudTrail: EndlessTrail())
         let error = await #expect(throws: LookupEventsTimeLimit.self) {
-            try await source.signIns(from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: Date())
+            try await signIns(source, from: date("2026-08-23T06:00:00Z"), to: date("2026-11-21T06:00:00Z"), deadline: Date())
         }
         #expect(error?.eventsRead == 1)
         #expect(error?.description.contains("Set ACTIVITY_SOURCE=lake") == true)

@@ -6,17 +6,18 @@ import Testing
 
 func monitorConfiguration(_ control: Control, _ extra: [String: String] = [:]) throws -> MonitorConfiguration {
     try MonitorConfiguration(control: control, environment: [
-        "REGISTRY_TABLE": "registry", "IDENTITY_STORE_ID": store, "ALERT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/alerts",
+        "REGISTRY_TABLE": "registry", "ACTIVITY_TABLE": "activity", "IDENTITY_STORE_ID": store,
+        "ALERT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/alerts",
     ].merging(extra) { $1 })
 }
 
 /// A monitor over `registry`; the identity store holds every registry user, enabled, unless `directory` says otherwise.
 func makeMonitor(
     _ control: Control, registry: InMemoryRegistry, activity: FakeActivity = FakeActivity(), queue: RecordingQueue = RecordingQueue(),
-    directory: FakeIdentityStore? = nil, environment: [String: String] = [:]
+    directory: FakeIdentityStore? = nil, ledger: InMemoryLedger = InMemoryLedger(), environment: [String: String] = [:]
 ) throws -> ComplianceMonitor {
     ComplianceMonitor(
-        configuration: try monitorConfiguration(control, environment), registry: registry,
+        configuration: try monitorConfiguration(control, environment), registry: registry, ledger: ledger,
         directory: directory ?? FakeIdentityStore(enabling: registry), activity: activity, queue: queue,
         logger: Logger(label: "test"), now: { date("2026-11-21T06:00:00Z") })
 }
@@ -99,9 +100,11 @@ struct AlertBody: Decodable {
             UserActivity(userId: "id-unknown", userName: "Bob", time: date("2026-11-20T00:00:00Z")),
             UserActivity(userId: "id-ada", userName: nil, time: date("2026-12-01T00:00:00Z")),
         ]
-        let newest = ComplianceMonitor.newestActivity(activity, for: users, notAfter: date("2026-11-21T00:00:00Z"))
-        #expect(newest["id-ada"] == date("2026-11-20T00:00:00Z"), "old-format name match counts; events after asOf do not")
-        #expect(newest["id-bob"] == date("2026-10-01T00:00:00Z"), "an event with an id is never re-attributed by its name")
+        var tally = EvidenceTally(users: users, kind: .signIn)
+        let news = tally.add(activity, notAfter: date("2026-11-21T00:00:00Z"))
+        #expect(tally.newest["id-ada"] == date("2026-11-20T00:00:00Z"), "old-format name match counts; events after asOf do not")
+        #expect(tally.newest["id-bob"] == date("2026-10-01T00:00:00Z"), "an event with an id is never re-attributed by its name")
+        #expect(news.unregistered.map(\.userId) == ["id-unknown"], "kept for a user the registry may hold later")
     }
 
     @Test func ruleAcceptsBothIdentityFormatsAndRejectsFailedVerifications() throws {
@@ -156,6 +159,103 @@ struct AlertBody: Decodable {
              "userIdentity":{"onBehalfOf":{"userId":"id-8"}}}
             """)))
         #expect(ActivityRules.passwordChange(signIn) == nil)
+    }
+}
+
+@Suite struct CoverageTests {
+    let window = CoveredSpan(from: date("2026-08-23T06:00:00Z"), until: date("2026-11-21T06:00:00Z"))
+
+    func signIn(_ id: String, _ time: String) -> UserActivity { UserActivity(userId: id, userName: nil, time: date(time)) }
+
+    @Test func aFirstReadCoversTheWindowAndALaterOneReadsOnlyWhatIsNewWithTwoHoursOverlap() async throws {
+        let activity = FakeActivity(signIns: [signIn("a", "2026-09-01T00:00:00Z"), signIn("b", "2026-11-21T05:00:00Z")])
+        let ledger = InMemoryLedger()
+        let reader = CoverageReader(source: activity, ledger: ledger, now: { date("2026-11-21T06:00:00Z") })
+        var seen: [ActivityEvent] = []
+
+        let first = try await reader.read(["UserAuthentication"], over: window, deadline: nil, persist: true) { seen += $0 }
+        #expect(first == .init(complete: true, covered: window))
+        #expect(seen.count == 2)
+
+        let dayLater = CoveredSpan(from: date("2026-08-24T06:00:00Z"), until: date("2026-11-22T06:00:00Z"))
+        let second = try await reader.read(["UserAuthentication"], over: dayLater, deadline: nil, persist: true) { seen += $0 }
+        #expect(second == .init(complete: true, covered: CoveredSpan(from: window.from, until: dayLater.until)))
+        #expect(activity.readLog.last == .init(names: ["UserAuthentication"], from: date("2026-11-21T04:00:00Z"), to: dayLater.until))
+        #expect(seen.count == 3, "the event in the two hours of overlap is read again, nothing older")
+    }
+
+    @Test func aReadStoppedByTheDeadlineKeepsItsProgressAndTheNextGoesOnFromThere() async throws {
+        let times = (0..<9).map { ISO8601UTC.format(date("2026-11-21T00:00:00Z").addingTimeInterval(-Double($0) * 86_400 * 9)) }
+        let events = times.map { signIn("u", $0) }
+        let ledger = InMemoryLedger()
+        let stopping = FakeActivity(signIns: events, pagesBeforeDeadline: 2)
+        var seen: [ActivityEvent] = []
+
+        let first = try await CoverageReader(source: stopping, ledger: ledger, now: { Date() })
+            .read(["UserAuthentication"], over: window, deadline: nil, persist: true) { seen += $0 }
+        #expect(!first.complete && first.covered == nil, "nothing joins coverage until the head reaches its bottom")
+        let head = try #require(try await ledger.coverage(of: "fake#UserAuthentication").head)
+        #expect(head == CoveredSpan(from: date(times[3]), until: window.until))
+
+        let resumed = FakeActivity(signIns: events)
+        let second = try await CoverageReader(source: resumed, ledger: ledger, now: { Date() })
+            .read(["UserAuthentication"], over: window, deadline: nil, persist: true) { seen += $0 }
+        #expect(second == .init(complete: true, covered: window))
+        #expect(resumed.readLog == [.init(names: ["UserAuthentication"], from: window.from, to: date(times[3]))])
+        #expect(Set(seen.map(\.eventTime)) == Set(times.map(date)) && seen.count == 10, "only the page's boundary event is read twice")
+    }
+
+    @Test func aDryRunReadsButRecordsNoCoverage() async throws {
+        let ledger = InMemoryLedger()
+        let outcome = try await CoverageReader(source: FakeActivity(), ledger: ledger, now: { Date() })
+            .read(["UserAuthentication"], over: window, deadline: nil, persist: false) { _ in }
+        #expect(outcome.complete)
+        #expect(try await ledger.coverage(of: "fake#UserAuthentication") == StreamCoverage())
+    }
+
+    @Test func aJudgingRunOnAPartialReadAlertsNobodyAndSaysHowFarItGot() async throws {
+        let registry = InMemoryRegistry([user("id-old", "old", created: "2025-01-01T00:00:00Z")])
+        let activity = FakeActivity(signIns: (0..<6).map { signIn("x", ISO8601UTC.format(date("2026-11-20T00:00:00Z").addingTimeInterval(-Double($0) * 3600))) },
+                                    pagesBeforeDeadline: 1)
+        let queue = RecordingQueue()
+
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, queue: queue).run(MonitorRequest(), deadline: nil)
+
+        #expect(!summary.coverageComplete && summary.coveredFrom == nil && summary.messagesSent == 0 && summary.expired == 0)
+        #expect(queue.bodies.isEmpty)
+    }
+
+    @Test func aCatchUpRecordsAndJudgesNobody() async throws {
+        let registry = InMemoryRegistry([user("id-old", "old", created: "2025-01-01T00:00:00Z")])
+        let activity = FakeActivity(signIns: [signIn("id-old", "2026-11-01T00:00:00Z"), signIn("id-later", "2026-11-02T00:00:00Z")])
+        let ledger = InMemoryLedger()
+        let queue = RecordingQueue()
+
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, queue: queue, ledger: ledger)
+            .run(MonitorRequest(catchUp: true), deadline: nil)
+
+        #expect(summary.catchUp && summary.coverageComplete && summary.evidenceRecorded == 1 && summary.usersChecked == 0)
+        #expect((summary.coveredFrom, summary.coveredUntil) == ("2026-08-23T06:00:00Z", "2026-11-21T06:00:00Z"))
+        #expect(registry["id-old"]?.lastSignInAt == date("2026-11-01T00:00:00Z"))
+        #expect(try await ledger.evidence(userId: "id-later", .signIn) == date("2026-11-02T00:00:00Z"), "a user not yet registered")
+        #expect(queue.bodies.isEmpty)
+    }
+
+    @Test func evidenceReadBeforeAUserWasRegisteredClearsTheUserLater() async throws {
+        let ledger = InMemoryLedger()
+        try await ledger.recordEvidence(userId: "id-late", .signIn, at: date("2026-11-02T00:00:00Z"), updatedAt: Date())
+        // Coverage is complete already: nothing is read from CloudTrail again.
+        try await ledger.setCoverage(StreamCoverage(covered: window), of: "fake#Authenticate", updatedAt: Date())
+        try await ledger.setCoverage(StreamCoverage(covered: window), of: "fake#CredentialVerification", updatedAt: Date())
+        try await ledger.setCoverage(StreamCoverage(covered: window), of: "fake#UserAuthentication", updatedAt: Date())
+        let registry = InMemoryRegistry([user("id-late", "late", origin: .reconcile)])
+        let activity = FakeActivity()
+
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, ledger: ledger).run(MonitorRequest(), deadline: nil)
+
+        #expect(activity.readLog.isEmpty)
+        #expect((summary.expired, summary.warning, summary.evidenceRecorded) == (0, 0, 1))
+        #expect(registry["id-late"]?.lastSignInAt == date("2026-11-02T00:00:00Z"))
     }
 }
 

@@ -9,7 +9,7 @@ import deploy  # noqa: E402  (conftest put scripts/rig on sys.path)
 
 STORE = {"IDENTITY_STORE_ID": "d-1234567890"}
 REGISTRY = {"REGISTRY_TABLE": "registry", **STORE}
-MONITOR = {**REGISTRY, "ALERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/alerts"}
+MONITOR = {**REGISTRY, "ACTIVITY_TABLE": "activity", "ALERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/alerts"}
 # The variables DESIGN.md's table gives each function without a default.
 REQUIRED = {
     "registry-writer": REGISTRY,

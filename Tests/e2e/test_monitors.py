@@ -249,6 +249,10 @@ def expectation(org: Organisation, product: str, threshold: int, warning: int) -
     users, writes = [], {}
     counts = {"usersChecked": 0, "expired": 0, "warning": 0, "skipped": 0, "excluded": 0}
     for person in org.people:
+        cloudtrail = max((t for t in person.evidence[kind] if org.as_of - WINDOW <= t <= org.as_of), default=None)
+        remembered = person.remembered[kind]
+        if cloudtrail is not None and (remembered is None or cloudtrail > remembered):
+            writes[person.user_id] = iso(cloudtrail)  # read once, remembered for everyone registered
         if person.excluded:
             counts["excluded"] += 1
             continue
@@ -256,8 +260,6 @@ def expectation(org: Organisation, product: str, threshold: int, warning: int) -
             counts["skipped"] += 1
             continue
         counts["usersChecked"] += 1
-        cloudtrail = max((t for t in person.evidence[kind] if org.as_of - WINDOW <= t <= org.as_of), default=None)
-        remembered = person.remembered[kind]
         known = [date for date in (cloudtrail, remembered) if date is not None]
         last = max(known) if known else person.created
         days = None if last is None else whole_days(last, org.as_of)
@@ -271,8 +273,6 @@ def expectation(org: Organisation, product: str, threshold: int, warning: int) -
             counts[status.lower()] += 1
             users.append({"userId": person.user_id, "userName": person.user_name, "status": status,
                           "lastEventAt": None if last is None else iso(last), "daysSince": days})
-        if cloudtrail is not None and (remembered is None or cloudtrail > remembered):
-            writes[person.user_id] = iso(cloudtrail)
     users.sort(key=lambda user: (user["userName"], user["userId"]))
     return {"users": users, "counts": counts, "writes": writes}
 
@@ -312,11 +312,20 @@ def drain(state, queue_url: str) -> list[str]:
         bodies += [message["Body"] for message in messages]
 
 
-def monitor_environment(rig_path, state, sso, product: str, table: str, queue: tuple[str, str], **variables) -> dict:
-    values = policy_values(state, sso, registry_table=table, alert_queue_arn=queue[1], event_data_store=LAKE_STORE)
+def new_ledger(rig_path) -> str:
+    """An empty activity ledger table: partition key UserId, sort key Scope."""
+    return rig.call(rig_path, "create_table", name=unique("activity"), sort_key="Scope")["tableName"]
+
+
+def monitor_environment(rig_path, state, sso, product: str, table: str, queue: tuple[str, str], ledger: str | None = None,
+                        **variables) -> dict:
+    """The monitor's own credentials and variables; a new, empty ledger unless `ledger` names one."""
+    ledger = ledger or new_ledger(rig_path)
+    values = policy_values(state, sso, registry_table=table, activity_table=ledger, alert_queue_arn=queue[1],
+                           event_data_store=LAKE_STORE)
     credentials = function_credentials(rig_path, product, values)
-    return function_environment(state, credentials, REGISTRY_TABLE=table, IDENTITY_STORE_ID=sso["identityStoreId"],
-                                ALERT_QUEUE_URL=queue[0], **variables)
+    return function_environment(state, credentials, REGISTRY_TABLE=table, ACTIVITY_TABLE=ledger,
+                                IDENTITY_STORE_ID=sso["identityStoreId"], ALERT_QUEUE_URL=queue[0], **variables)
 
 
 def source_variables(source: str) -> dict[str, str]:
@@ -564,3 +573,76 @@ def test_disabled_and_deleted_users_are_counted_not_alerted_and_a_re_enabled_use
     assert (summary["expired"], summary["disabled"], summary["gone"]) == (2, 0, 1)
     [body] = drain(state, queue[0])
     assert sorted(user["userId"] for user in json.loads(body)["users"]) == sorted([active.user_id, disabled.user_id])
+
+
+# --- CloudTrail read once: the activity ledger ----------------------------------------------------
+
+
+def lookup_events_calls(state) -> int:
+    return rig.cloudtrail_admin(state, "GET", "stats")["operations"].get("LookupEvents", 0)
+
+
+def run_monitor_for(product: str, event: dict, environment: dict, timeout_seconds: float):
+    """One invocation with the deadline `timeout_seconds` gives it; its response and log lines."""
+    result = run_function(product, [event], environment, timeout_seconds=timeout_seconds)
+    assert result.init_error is None and not result.timed_out, (result.init_error, result.timed_out)
+    [invocation] = result.invocations
+    assert invocation.status == "success", invocation.error
+    return invocation.response, log_lines(result)
+
+
+def test_a_busy_window_is_read_over_several_invocations_once_and_judged_only_when_whole(rig_path, state, sso):
+    as_of = utc_now()
+    org = build_organisation(state, sso, as_of, size=150, seed=977)
+    b = Builder(state, sso, as_of, seed=978)
+    b.people, b.records = org.people, org.records
+    # A busy organisation: every working day's sign-ins of a few dozen people, each a
+    # UserAuthentication and a CredentialVerification.
+    busy = [person for person in org.people if not person.excluded][:40]
+    for day in range(1, 60):
+        for person in busy:
+            when = b.ago(day - b.rng.uniform(0.2, 0.7))
+            b.sign_in(person, when, "current")
+            b.sign_in(person, when - dt.timedelta(seconds=40), "verification")
+    expected = expectation(org, INACTIVITY, 90, 14)
+    names = {record["eventName"] for record in org.records}
+    per_name = {name: sum(1 for r in org.records if r["eventName"] == name and as_of - WINDOW <= parse_iso(r["eventTime"]) <= as_of)
+                for name in ("UserAuthentication", "CredentialVerification", "Authenticate")}
+    assert per_name["UserAuthentication"] > 2000 and "Authenticate" in names
+    fewest_calls = sum(max(1, -(-count // 50)) for count in per_name.values())
+    seed_cloudtrail(state, org.records)
+    table, ledger = new_table(rig_path, org.items()), new_ledger(rig_path)
+    queue = new_queue(state)
+    environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue, ledger=ledger,
+                                      EXCLUDED_USERS=org.excluded_setting)
+    rig.cloudtrail_admin(state, "DELETE", "stats")
+
+    # A deadline that leaves a few seconds of reading (the run keeps 40 s to judge and answer).
+    partial_runs, summary = 0, None
+    while partial_runs < 20:
+        summary, lines = run_monitor_for(INACTIVITY, {"asOf": iso(as_of)}, environment, timeout_seconds=50)
+        if summary["coverageComplete"]:
+            break
+        partial_runs += 1
+        assert (summary["messagesSent"], summary["expired"], summary["usersChecked"]) == (0, 0, 0)
+        assert any(line["level"] == "WARN" and "nobody judged" in line["message"] for line in lines), lines
+        assert drain(state, queue[0]) == [], "never an alert on a partial read"
+    assert partial_runs >= 2, "the window should have needed several invocations"
+
+    users = alert_users(drain(state, queue[0]), INACTIVITY, org, 90, 14)
+    assert users == expected["users"]
+    assert {key: summary[key] for key in expected["counts"]} == expected["counts"]
+    assert (summary["coveredFrom"], summary["coveredUntil"]) == (iso(as_of - WINDOW), iso(as_of))
+    items = table_items(state, table)
+    for user_id, date in expected["writes"].items():
+        assert items[user_id]["LastSignInAt"] == date, user_id
+    # Each page read about once in all: a resumed read re-reads at most its boundary page.
+    calls = lookup_events_calls(state)
+    assert fewest_calls <= calls <= fewest_calls + 3 * (partial_runs + 1), (calls, fewest_calls, partial_runs)
+
+    # A day later, only the new day (and two hours of overlap) is read.
+    rig.cloudtrail_admin(state, "DELETE", "stats")
+    later = as_of + DAY
+    summary, _ = run_monitor_for(INACTIVITY, {"asOf": iso(later)}, environment, timeout_seconds=120)
+    assert summary["coverageComplete"] and summary["coveredUntil"] == iso(later)
+    assert lookup_events_calls(state) == 3, "one page an event name for a quiet day"

@@ -135,8 +135,8 @@ class Program:
 
         for match in FUNC_DECLARATION.finditer(text):
             owner = enclosing(match.start())
-            if owner and self.types[owner[2]].kind == "protocol":
-                continue  # a requirement, no body
+            if owner and owner[3] == "protocol":
+                continue  # a requirement, no body (a protocol extension's methods have one)
             k, depth = match.end(), 0
             while k < len(text) and not (text[k] == "{" and depth == 0):
                 depth += {"(": 1, ")": -1}.get(text[k], 0)
@@ -195,7 +195,8 @@ class Program:
                 found += self.named(name, include_private=False)
         for match in BARE_CALL.finditer(body):
             name = match.group(1)
-            own = self.named(name, {method.type}) if method.type else []
+            # Its own type's method; in a protocol extension, any conforming type's.
+            own = self.on_type(method.type, name) if method.type else []
             if own:
                 found += own
             elif name in self.types and "LambdaHandler" in self.types[name].conforms:

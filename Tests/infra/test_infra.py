@@ -34,6 +34,7 @@ MONITORS = {"password-expiry-monitor", "inactivity-monitor"}
 LIFECYCLE_SOURCES = {"sso-directory.amazonaws.com", "identitystore.amazonaws.com", "identitystore-scim.amazonaws.com"}
 POLICY_PLACEHOLDERS = {
     "partition", "region", "account_id", "identity_store_arn", "instance_arn", "sso_instance_id", "registry_table_arn",
+    "activity_table_arn",
     "alert_queue_arn",
     "report_bucket_arn", "report_prefix", "event_data_store_arn", "registry_kms_key_arn", "alert_kms_key_arn",
     "report_kms_key_arn",
@@ -449,7 +450,7 @@ def test_targets_and_permissions():
     expected = {
         ("user-created", "registry-writer"), ("user-deleted", "registry-cleaner"), ("reconcile", "registry-writer"),
         ("reconcile", "registry-cleaner"), ("monitors", "password-expiry-monitor"), ("monitors", "inactivity-monitor"),
-        ("report", "credential-report"),
+        ("catch-up", "password-expiry-monitor"), ("catch-up", "inactivity-monitor"), ("report", "credential-report"),
     }
     assert {(target["rule"], target["function"]) for target in targets.values()} == expected
     for target in targets.values():
@@ -457,7 +458,7 @@ def test_targets_and_permissions():
             assert target["input"] == "${jsonencode({reconcile = true})}"
     schedules = {name: rule["schedule_expression"] for name, rule in locals_()["event_rules"].items() if rule["schedule_expression"]}
     assert schedules == {"reconcile": "${var.reconcile_schedule_expression}", "monitors": "${var.monitor_schedule_expression}",
-                         "report": "${var.report_schedule_expression}"}
+                         "catch-up": "${var.catch_up_schedule_expression}", "report": "${var.report_schedule_expression}"}
     target = resource("aws_cloudwatch_event_target", "function")
     assert target["retry_policy"][0]["maximum_retry_attempts"] > 0
     assert target["dead_letter_config"][0]["arn"] == "${aws_sqs_queue.function_dlq[each.value.function].arn}"
@@ -542,7 +543,8 @@ def terraform_schedule_validation(name: str):
     return check
 
 
-SCHEDULE_VARIABLES = ["reconcile_schedule_expression", "monitor_schedule_expression", "report_schedule_expression"]
+SCHEDULE_VARIABLES = ["reconcile_schedule_expression", "monitor_schedule_expression", "catch_up_schedule_expression",
+                      "report_schedule_expression"]
 VALID = ["rate(1 day)", "rate(12 hours)", "rate(5 minutes)", "cron(0 20 ? * SUN *)", "cron(0 5 * * ? *)",
          "cron(15 10 ? * 6L 2026-2030)", "cron(0/15 * ? * MON-FRI *)", "cron(0 8 1 * ? *)", "cron(0 18 ? * 2#1 *)",
          "cron(0 9 L * ? *)", "cron(0 9 15W * ? *)"]

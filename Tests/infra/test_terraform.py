@@ -209,7 +209,8 @@ def managed_resources(terraform: Terraform) -> list[str]:
 
 def turn_off_deletion_protection(state: dict) -> None:
     """infra/README.md's step before a destroy (there: `aws dynamodb update-table --table-name … --no-deletion-protection-enabled`)."""
-    aws(state, "dynamodb").update_table(TableName=f"{PREFIX}-registry", DeletionProtectionEnabled=False)
+    for table in (f"{PREFIX}-registry", f"{PREFIX}-activity"):
+        aws(state, "dynamodb").update_table(TableName=table, DeletionProtectionEnabled=False)
 
 
 def test_without_terraform_the_stage_fails_saying_how_to_install_it(monkeypatch):
@@ -250,6 +251,7 @@ def deployed_resources(state: dict) -> dict:
         "alert_queue_arn": sqs.get_queue_attributes(QueueUrl=alert_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"],
         "report_bucket": f"{PREFIX}-reports-{account}-{region}",
         "registry_table": f"{PREFIX}-registry",
+        "activity_table": f"{PREFIX}-activity",
         "keys": keys,
     }
 
@@ -258,7 +260,8 @@ def expected_environment(product: str, state: dict, resources: dict) -> dict[str
     """infra/README.md's variables table, for SETTINGS."""
     store = {"IDENTITY_STORE_ID": state["sso"]["identityStoreId"]}
     registry = {"REGISTRY_TABLE": resources["registry_table"], **store}
-    monitor = {**registry, "ALERT_QUEUE_URL": resources["alert_queue_url"], "WARNING_DAYS": "7",
+    monitor = {**registry, "ACTIVITY_TABLE": resources["activity_table"], "ALERT_QUEUE_URL": resources["alert_queue_url"],
+               "WARNING_DAYS": "7",
                "EXCLUDED_USERS": "breakglass-admin,breakglass-two", "ACTIVITY_SOURCE": "lookup-events"}
     return {
         "registry-writer": registry,
@@ -310,6 +313,7 @@ def test_each_role_holds_its_policy_rendered_with_the_real_arns(product, deploye
         "identity_store_arn": f"arn:aws:identitystore::{account}:identitystore/{deployed['sso']['identityStoreId']}",
         "instance_arn": deployed["sso"]["instanceArn"], "sso_instance_id": deployed["sso"]["instanceArn"].split("/")[-1],
         "registry_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources['registry_table']}",
+        "activity_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources['activity_table']}",
         "alert_queue_arn": resources["alert_queue_arn"], "report_bucket_arn": f"arn:aws:s3:::{resources['report_bucket']}",
         "report_prefix": SETTINGS["report_prefix"],
         "event_data_store_arn": f"arn:aws:cloudtrail:{region}:{account}:eventdatastore/none",
@@ -330,6 +334,7 @@ def rule(state: dict, name: str) -> tuple[dict, list[dict]]:
 @pytest.mark.parametrize("name, schedule, targets", [
     ("reconcile", "cron(0 5 * * ? *)", {"registry-writer": {"reconcile": True}, "registry-cleaner": {"reconcile": True}}),
     ("monitors", "cron(30 7 * * ? *)", {"password-expiry-monitor": None, "inactivity-monitor": None}),
+    ("catch-up", "rate(1 hour)", {"password-expiry-monitor": {"catchUp": True}, "inactivity-monitor": {"catchUp": True}}),
     ("report", "cron(0 20 ? * SUN *)", {"credential-report": None}),
 ])
 def test_each_schedule_invokes_its_functions(name, schedule, targets, deployed):
@@ -383,7 +388,7 @@ def test_lifecycle_rules_ignore_iam_users(rule_name, deployed):
 
 
 def test_schedules_match_no_cloudtrail_record(deployed):
-    for name in ("reconcile", "monitors", "report"):
+    for name in ("reconcile", "monitors", "catch-up", "report"):
         assert "EventPattern" not in rule(deployed, name)[0]
 
 
@@ -407,11 +412,11 @@ def test_the_runbook_takes_lookback_days_and_invokes_the_report(deployed):
 # --- destroy ----------------------------------------------------------------------------------
 
 
-def test_destroy_keeps_the_registry_until_the_documented_step(terraform, deployed):
+def test_destroy_keeps_the_registry_and_the_ledger_until_the_documented_step(terraform, deployed):
     first = terraform.run("destroy", "-auto-approve", "-parallelism=20", "-no-color", timeout=APPLY_TIMEOUT_SECONDS)
     assert first.returncode != 0 and "DeletionProtectionEnabled" in first.stdout + first.stderr
-    # Everything else is gone; the registry's key stays while the table it encrypts does.
-    assert managed_resources(terraform) == ["aws_dynamodb_table.registry", "aws_kms_key.registry"]
+    # Everything else is gone; the registry's key stays while the tables it encrypts do.
+    assert managed_resources(terraform) == ["aws_dynamodb_table.activity", "aws_dynamodb_table.registry", "aws_kms_key.registry"]
 
     turn_off_deletion_protection(deployed)
     terraform.ok("destroy", "-auto-approve", timeout=APPLY_TIMEOUT_SECONDS)

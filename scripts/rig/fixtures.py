@@ -54,12 +54,14 @@ def create_identity_store_users(rig, identity_store_id: str, count: int, prefix:
     return users
 
 
-def create_table(rig, name: str) -> dict:
-    """A table shaped as the registry (DESIGN.md): partition key UserId (S), on-demand."""
+def create_table(rig, name: str, sort_key: str | None = None) -> dict:
+    """A table shaped as the registry: partition key UserId (S), on-demand; with `sort_key`
+    (the activity ledger's Scope) also that sort key (S)."""
+    keys = [{"AttributeName": "UserId", "KeyType": "HASH"}] + ([{"AttributeName": sort_key, "KeyType": "RANGE"}] if sort_key else [])
     table = rig.client("dynamodb").create_table(
         TableName=name,
-        KeySchema=[{"AttributeName": "UserId", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "UserId", "AttributeType": "S"}],
+        KeySchema=keys,
+        AttributeDefinitions=[{"AttributeName": key["AttributeName"], "AttributeType": "S"} for key in keys],
         BillingMode="PAY_PER_REQUEST",
     )["TableDescription"]
     return {"tableName": table["TableName"], "tableArn": table["TableArn"]}
