@@ -84,6 +84,16 @@ data "aws_iam_policy_document" "function_runtime" {
     resources = [aws_sqs_queue.function_dlq[each.key].arn]
   }
 
+  # The monitors' evidence queue, which Lambda reads with the function's role (evidence.tf).
+  dynamic "statement" {
+    for_each = contains(local.evidence_monitors, each.key) ? [aws_sqs_queue.evidence[each.key].arn] : []
+    content {
+      sid       = "ReadEvidenceQueue"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+      resources = [statement.value]
+    }
+  }
+
   statement {
     sid       = "EncryptDeadLetters"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]

@@ -1,8 +1,10 @@
 # The five functions of DESIGN.md: provided.al2023, handler bootstrap, code from scripts/package.
 
 locals {
-  # The settings of each function. The monitors and the report run one at a time: one instance
-  # alerts once, and CloudTrail (2 requests a second) and Identity Center pace a single caller.
+  # The settings of each function. The report runs one at a time: Identity Center and CloudTrail
+  # pace a single caller. A monitor runs its schedules (a judging run or a catch-up) beside at
+  # most two batches of evidence from its queue (evidence.tf).
+  monitor_concurrency = 3
   functions = {
     "registry-writer" = {
       description          = "Writes users created in the identity store (CloudTrail CreateUser) into the registry; reconciles daily."
@@ -20,13 +22,13 @@ locals {
       description          = "PCI DSS 8.3.9: alerts on registry users whose password is older than the limit."
       memory_mb            = var.memory_mb.password_expiry_monitor
       timeout_seconds      = var.timeout_seconds.password_expiry_monitor
-      reserved_concurrency = 1
+      reserved_concurrency = local.monitor_concurrency
     }
     "inactivity-monitor" = {
       description          = "PCI DSS 8.2.6: alerts on registry users with no sign-in within the limit."
       memory_mb            = var.memory_mb.inactivity_monitor
       timeout_seconds      = var.timeout_seconds.inactivity_monitor
-      reserved_concurrency = 1
+      reserved_concurrency = local.monitor_concurrency
     }
     "credential-report" = {
       description          = "PCI DSS 7.2.4: CSV of every account, permission set, group and user assignment with the last sign-in, to S3."

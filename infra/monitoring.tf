@@ -7,6 +7,7 @@ locals {
   dead_letter_queues = merge(
     { for product in local.products : product => aws_sqs_queue.function_dlq[product].name },
     { "alerts" = aws_sqs_queue.alerts_dlq.name },
+    { for monitor in local.evidence_monitors : "${monitor}-evidence" => aws_sqs_queue.evidence_dlq[monitor].name },
   )
 }
 

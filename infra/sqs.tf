@@ -110,7 +110,10 @@ resource "aws_sqs_queue_policy" "function_dlq" {
         Resource  = aws_sqs_queue.function_dlq[each.key].arn
         Condition = {
           ArnEquals = {
-            "aws:SourceArn" = distinct([for target in values(local.event_targets) : aws_cloudwatch_event_rule.rule[target.rule].arn if target.function == each.key])
+            "aws:SourceArn" = distinct(concat(
+              [for target in values(local.event_targets) : aws_cloudwatch_event_rule.rule[target.rule].arn if target.function == each.key],
+              [for name, rule in local.evidence_rules : aws_cloudwatch_event_rule.evidence[name].arn if rule.monitor == each.key],
+            ))
           }
         }
       },

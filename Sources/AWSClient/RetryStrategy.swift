@@ -74,6 +74,12 @@ public struct RetryStrategy: Sendable {
     }
 }
 
+/// Whether `error` is throttling or a transient fault, which the retry policy retries: the caller
+/// of a failed batch item may try it again later (an SQS message left on its queue).
+public func isRetryableFailure(_ error: any Error) -> Bool {
+    RetryKind(error) != nil
+}
+
 /// Why a failed attempt may be tried again; nil when it may not.
 enum RetryKind {
     case throttling

@@ -37,11 +37,14 @@ public protocol ActivityLedger: Sendable {
     func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws
     /// The newest evidence of `kind` recorded for the user, if any.
     func evidence(userId: String, _ kind: EvidenceKind) async throws -> Date?
+    /// Remembers a sign-in to an account through a permission set (its role) unless a later one
+    /// is known; true when it did.
+    func recordRoleSignIn(userId: String, accountId: String, roleName: String, at date: Date, updatedAt: Date) async throws -> Bool
 }
 
 /// The activity ledger in a DynamoDB table: partition key `UserId`, sort key `Scope`.
 /// Bookkeeping lives under the `UserId` `#coverage`, one item a stream; a user's evidence under
-/// the user's id, `Scope` `signin` or `password`.
+/// the user's id, `Scope` `signin` or `password`, and each role sign-in `role#<account>#<role>`.
 public struct DynamoDBActivityLedger: ActivityLedger {
     static let coverageUserId = "#coverage"
 
@@ -76,14 +79,27 @@ public struct DynamoDBActivityLedger: ActivityLedger {
     }
 
     public func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws {
+        try await setIfLater(kind.attribute, to: date, at: key(userId, kind.scope), updatedAt: updatedAt)
+    }
+
+    public func recordRoleSignIn(userId: String, accountId: String, roleName: String, at date: Date, updatedAt: Date) async throws -> Bool {
+        try await setIfLater(
+            RegistryAttribute.lastSignInAt, to: date, at: key(userId, "role#\(accountId)#\(roleName)"), updatedAt: updatedAt)
+    }
+
+    /// A conditional write, so that a replayed or late event changes nothing; false when a
+    /// later date was there.
+    @discardableResult
+    private func setIfLater(_ attribute: String, to date: Date, at key: DynamoDBItem, updatedAt: Date) async throws -> Bool {
         let update = DynamoDBExpression(
-            "SET #evidence = :date, UpdatedAt = :updatedAt", names: ["#evidence": kind.attribute],
+            "SET #date = :date, UpdatedAt = :updatedAt", names: ["#date": attribute],
             values: [":date": .string(ISO8601UTC.format(date)), ":updatedAt": .string(ISO8601UTC.format(updatedAt))])
-        let newer = DynamoDBExpression("attribute_not_exists(#evidence) OR #evidence < :date", names: ["#evidence": kind.attribute])
+        let later = DynamoDBExpression("attribute_not_exists(#date) OR #date < :date", names: ["#date": attribute])
         do {
-            _ = try await dynamoDB.updateItem(table: table, key: key(userId, kind.scope), update: update, condition: newer)
+            _ = try await dynamoDB.updateItem(table: table, key: key, update: update, condition: later)
+            return true
         } catch let error as AWSServiceError where error.code == "ConditionalCheckFailedException" {
-            // A later date is already known: nothing to do.
+            return false
         }
     }
 

@@ -3,7 +3,7 @@ import FoundationEssentials
 import Logging
 
 /// What a monitor invocation found and did.
-public struct MonitorSummary: Sendable, Encodable {
+public struct MonitorSummary: Sendable, Encodable, Equatable {
     public let alertType: String
     public let asOf: String
     public let activitySource: String
@@ -78,7 +78,7 @@ public struct ComplianceMonitor: Sendable {
         let skipped = control == .passwordExpiry ? registered.filter { $0.origin == .scim && !isExcluded($0) } : []
         let judged = registered.filter { !isExcluded($0) && !(control == .passwordExpiry && $0.origin == .scim) }
 
-        let kind: EvidenceKind = control == .passwordExpiry ? .passwordChange : .signIn
+        let kind = evidenceKind
         let window = CoveredSpan(from: asOf.addingTimeInterval(-Double(Self.cloudTrailWindowDays) * 86_400), until: asOf)
         let persist = !request.dryRun
         var tally = EvidenceTally(users: registered, kind: kind)
@@ -167,7 +167,7 @@ public struct ComplianceMonitor: Sendable {
     /// Returns how many registry users had something new.
     private func remember(_ news: EvidenceTally.News, _ kind: EvidenceKind, updatedAt: Date) async throws -> Int {
         try await forEachConcurrently(news.registered, limit: 8) { [registry] update in
-            try await registry.recordEvidence(userId: update.userId, kind, at: update.date, updatedAt: updatedAt)
+            _ = try await registry.recordEvidence(userId: update.userId, kind, at: update.date, updatedAt: updatedAt)
         }
         try await forEachConcurrently(news.unregistered, limit: 8) { [ledger] update in
             try await ledger.recordEvidence(userId: update.userId, kind, at: update.date, updatedAt: updatedAt)
@@ -188,6 +188,9 @@ public struct ComplianceMonitor: Sendable {
         }
         return newer
     }
+
+    /// The kind of evidence this monitor's control rests on.
+    var evidenceKind: EvidenceKind { configuration.control == .passwordExpiry ? .passwordChange : .signIn }
 
     private func isExcluded(_ user: RegistryUser) -> Bool {
         configuration.excludedUsers.contains(user.userName.lowercased()) || configuration.excludedUsers.contains(user.userId.lowercased())

@@ -8,28 +8,21 @@ public enum RegistryTrigger: Sendable, Decodable {
     /// An EventBridge "Scheduled Event" or `{"reconcile": true}`.
     case reconcile
 
-    private struct AnyKey: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: AnyKey.self)
-        if let reconcile = try container.decodeIfPresent(Bool.self, forKey: AnyKey(stringValue: "reconcile")) {
+        let container = try decoder.container(keyedBy: JSONKey.self)
+        if let reconcile = try container.decodeIfPresent(Bool.self, forKey: "reconcile") {
             guard reconcile else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: AnyKey(stringValue: "reconcile"), in: container, debugDescription: "only {\"reconcile\": true} asks for a reconcile")
+                    forKey: "reconcile", in: container, debugDescription: "only {\"reconcile\": true} asks for a reconcile")
             }
             self = .reconcile
             return
         }
-        switch try container.decodeIfPresent(String.self, forKey: AnyKey(stringValue: "detail-type")) {
+        switch try container.decodeIfPresent(String.self, forKey: "detail-type") {
         case "Scheduled Event":
             self = .reconcile
         case "AWS API Call via CloudTrail":
-            self = .cloudTrail(try container.decode(CloudTrailRecord.self, forKey: AnyKey(stringValue: "detail")))
+            self = .cloudTrail(try container.decode(CloudTrailRecord.self, forKey: "detail"))
         case let other:
             throw DecodingError.dataCorrupted(.init(
                 codingPath: decoder.codingPath,

@@ -29,8 +29,12 @@ public protocol Registry: Sendable {
     /// False when there was no such user.
     func remove(userId: String) async throws -> Bool
     func allUsers() async throws -> [RegistryUser]
-    /// Remembers `date` unless the registry already holds a later one (or no longer holds the user).
-    func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws
+    /// Remembers `date` unless the registry already holds a later one or does not hold the user;
+    /// true when it did.
+    @discardableResult
+    func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws -> Bool
+    /// The user's item, nil when the registry does not hold the user.
+    func user(_ userId: String) async throws -> RegistryUser?
 }
 
 /// The registry in a DynamoDB table, through conditional writes.
@@ -97,15 +101,20 @@ public struct DynamoDBRegistry: Registry {
         try await dynamoDB.scan(table: table, consistentRead: true).all().map { try RegistryUser(item: $0) }
     }
 
-    public func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws {
+    @discardableResult
+    public func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws -> Bool {
         let update = DynamoDBExpression(
             "SET #evidence = :date, UpdatedAt = :updatedAt", names: ["#evidence": kind.attribute],
             values: [":date": .string(ISO8601UTC.format(date)), ":updatedAt": .string(ISO8601UTC.format(updatedAt))])
         let newer = DynamoDBExpression(
             "attribute_exists(UserId) AND (attribute_not_exists(#evidence) OR #evidence < :date)", names: ["#evidence": kind.attribute])
-        try await ignoringConditionFailure {
+        return try await ignoringConditionFailure {
             try await dynamoDB.updateItem(table: table, key: key(userId), update: update, condition: newer)
-        }
+        } != nil
+    }
+
+    public func user(_ userId: String) async throws -> RegistryUser? {
+        try await dynamoDB.getItem(table: table, key: key(userId), consistentRead: true).map { try RegistryUser(item: $0) }
     }
 
     private func key(_ userId: String) -> DynamoDBItem {

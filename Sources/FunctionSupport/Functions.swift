@@ -99,8 +99,8 @@ struct RegistryHandler: LambdaHandler {
 struct MonitorHandler: LambdaHandler {
     let monitor: ComplianceMonitor
 
-    func handle(_ event: MonitorRequest, context: LambdaContext) async throws -> MonitorSummary {
-        try await monitor.run(event, deadline: context.deadline(leaving: .seconds(10)))
+    func handle(_ event: MonitorEvent, context: LambdaContext) async throws -> MonitorResponse {
+        try await monitor.handle(event, deadline: context.deadline(leaving: .seconds(10)))
     }
 }
 

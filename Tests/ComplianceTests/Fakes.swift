@@ -55,18 +55,21 @@ final class InMemoryRegistry: Registry {
         users.withLock { Array($0.values) }
     }
 
-    func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws {
+    func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws -> Bool {
         users.withLock { users in
-            guard var user = users[userId] else { return }
+            guard var user = users[userId] else { return false }
             switch kind {
             case .passwordChange where user.lastPasswordChangeAt.map({ $0 < date }) ?? true: user.lastPasswordChangeAt = date
             case .signIn where user.lastSignInAt.map({ $0 < date }) ?? true: user.lastSignInAt = date
-            default: return
+            default: return false
             }
             user.updatedAt = updatedAt
             users[userId] = user
+            return true
         }
     }
+
+    func user(_ userId: String) async throws -> RegistryUser? { self[userId] }
 }
 
 /// The operations a fake was asked for, in order.
@@ -180,6 +183,15 @@ final class InMemoryLedger: ActivityLedger {
     }
 
     func evidence(userId: String, _ kind: EvidenceKind) async throws -> Date? { evidence.withLock { $0["\(userId)#\(kind.scope)"] } }
+
+    func recordRoleSignIn(userId: String, accountId: String, roleName: String, at date: Date, updatedAt: Date) async throws -> Bool {
+        evidence.withLock { known in
+            let key = "\(userId)#role#\(accountId)#\(roleName)"
+            guard known[key].map({ $0 < date }) ?? true else { return false }
+            known[key] = date
+            return true
+        }
+    }
 }
 
 final class RecordingQueue: SQSAPI {

@@ -398,3 +398,71 @@ struct AlertBody: Decodable {
         #expect(queue.bodies[0].contains(#""lastEventAt":null"#), "unknown dates are written as null, not left out")
     }
 }
+
+@Suite struct EvidenceIntakeTests {
+    static func eventBridge(_ detailType: String, _ detail: String) -> String {
+        #"{"version":"0","id":"e-1","detail-type":"\#(detailType)","source":"aws.signin","time":"2026-11-20T08:00:00Z","region":"us-east-1","detail":\#(detail)}"#
+    }
+
+    static let signIn = eventBridge("AWS Service Event via CloudTrail", #"{"eventTime":"2026-11-20T08:00:00Z","eventSource":"signin.amazonaws.com","eventName":"UserAuthentication","eventType":"AwsServiceEvent","userIdentity":{"type":"IdentityCenterUser","onBehalfOf":{"userId":"id-ada"}},"serviceEventDetails":{"UserAuthentication":"Success"}}"#)
+    static let roleSignIn = eventBridge("AWS Service Event via CloudTrail", #"{"eventTime":"2026-11-20T09:00:00Z","eventSource":"sso.amazonaws.com","eventName":"GetRoleCredentials","userIdentity":{"type":"IdentityCenterUser","onBehalfOf":{"userId":"id-ada"}},"serviceEventDetails":{"role_name":"ReadOnly","account_id":"111122223333"}}"#)
+    static let failed = eventBridge("AWS Service Event via CloudTrail", #"{"eventTime":"2026-11-20T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"CredentialVerification","errorCode":"AuthenticationFailed","userIdentity":{"onBehalfOf":{"userId":"id-ada"}},"serviceEventDetails":{"CredentialVerification":"Failure"}}"#)
+    static let stranger = eventBridge("AWS Service Event via CloudTrail", #"{"eventTime":"2026-11-20T08:00:00Z","eventSource":"signin.amazonaws.com","eventName":"UserAuthentication","userIdentity":{"onBehalfOf":{"userId":"id-nobody"}},"serviceEventDetails":{"UserAuthentication":"Success"}}"#)
+
+    func queued(_ bodies: [String]) throws -> MonitorEvent {
+        let records = bodies.enumerated().map { index, body in
+            #"{"messageId":"m-\#(index)","eventSource":"aws:sqs","body":\#(String(decoding: try! JSONEncoder().encode(body), as: UTF8.self))}"#
+        }
+        return try decodeEvent(#"{"Records":[\#(records.joined(separator: ","))]}"#)
+    }
+
+    @Test func runsEventsAndBatchesAreToldApart() throws {
+        guard case .run(let scheduled) = try decodeEvent(#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#, as: MonitorEvent.self),
+            case .run(let catchUp) = try decodeEvent(#"{"catchUp": true}"#, as: MonitorEvent.self),
+            case .evidence(let record) = try decodeEvent(Self.signIn, as: MonitorEvent.self),
+            case .queued(let messages) = try queued([Self.signIn, "not json"])
+        else {
+            Issue.record("an event was taken for another kind"); return
+        }
+        #expect(!scheduled.catchUp && catchUp.catchUp)
+        #expect(record.eventName == "UserAuthentication")
+        #expect(messages.map(\.messageId) == ["m-0", "m-1"])
+    }
+
+    @Test func aSignInMovesTheDateLaterOnceAndAReplayChangesNothing() async throws {
+        let registry = InMemoryRegistry([user("id-ada", "ada", signIn: "2026-10-01T00:00:00Z")])
+        let monitor = try makeMonitor(.inactivity, registry: registry)
+        guard case .evidence(let record) = try decodeEvent(Self.signIn, as: MonitorEvent.self) else { return }
+
+        #expect(try await monitor.take(record) == .recorded)
+        #expect(try await monitor.take(record) == .unchanged)
+        #expect(registry["id-ada"]?.lastSignInAt == date("2026-11-20T08:00:00Z"))
+        #expect(registry.count == 1)
+    }
+
+    @Test func aBatchFailsOnlyTheBadMessageAndRecordsTheRest() async throws {
+        let registry = InMemoryRegistry([user("id-ada", "ada")])
+        let ledger = InMemoryLedger()
+        let monitor = try makeMonitor(.inactivity, registry: registry, ledger: ledger)
+
+        let response = try await monitor.handle(try queued([Self.signIn, #"{"detail-type":"x","detail":{"nope":1}}"#, Self.roleSignIn, Self.failed, Self.stranger]), deadline: nil)
+
+        #expect(response == .batch(BatchResponse(batchItemFailures: [.init(itemIdentifier: "m-1")])))
+        #expect(registry["id-ada"]?.lastSignInAt == date("2026-11-20T08:00:00Z"))
+        #expect(ledger.evidence.withLock { $0["id-ada#role#111122223333#ReadOnly"] } == date("2026-11-20T09:00:00Z"))
+        #expect(registry["id-nobody"] == nil, "a monitor never creates a registry item")
+    }
+
+    @Test func thePasswordMonitorTakesPasswordChangesOnly() async throws {
+        let registry = InMemoryRegistry([user("id-ada", "ada")])
+        let monitor = try makeMonitor(.passwordExpiry, registry: registry)
+        let change = Self.eventBridge("AWS API Call via CloudTrail", #"{"eventTime":"2026-11-19T08:00:00Z","eventSource":"sso-directory.amazonaws.com","eventName":"UpdatePassword","requestParameters":{"userId":"id-ada"}}"#)
+        guard case .evidence(let signIn) = try decodeEvent(Self.signIn, as: MonitorEvent.self),
+            case .evidence(let password) = try decodeEvent(change, as: MonitorEvent.self)
+        else { return }
+
+        #expect(try await monitor.take(signIn) == .ignored("no evidence for PASSWORD_EXPIRY"))
+        #expect(try await monitor.take(password) == .recorded)
+        #expect(registry["id-ada"]?.lastPasswordChangeAt == date("2026-11-19T08:00:00Z"))
+    }
+}

@@ -19,6 +19,7 @@ import pytest
 
 from conftest import (
     SCHEDULED_EVENT,
+    eventbridge,
     function_credentials,
     function_environment,
     log_lines,
@@ -646,3 +647,62 @@ def test_a_busy_window_is_read_over_several_invocations_once_and_judged_only_whe
     summary, _ = run_monitor_for(INACTIVITY, {"asOf": iso(later)}, environment, timeout_seconds=120)
     assert summary["coverageComplete"] and summary["coveredUntil"] == iso(later)
     assert lookup_events_calls(state) == 3, "one page an event name for a quiet day"
+
+
+# --- evidence as it happens -----------------------------------------------------------------------
+
+
+def sqs_batch(bodies: list[str]) -> dict:
+    """An SQS batch as Lambda delivers it from a queue."""
+    return {"Records": [{"messageId": f"m-{number}", "receiptHandle": f"r-{number}", "body": body, "attributes": {},
+                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:evidence", "awsRegion": "us-east-1"}
+                        for number, body in enumerate(bodies)]}
+
+
+def ledger_items(state, ledger: str) -> dict[tuple[str, str], dict]:
+    items = rig.client(state, "dynamodb").scan(TableName=ledger, ConsistentRead=True)["Items"]
+    return {(item["UserId"]["S"], item["Scope"]["S"]): {k: v["S"] for k, v in item.items()} for item in items}
+
+
+def test_evidence_as_it_happens_moves_dates_later_once_and_fails_only_bad_messages(rig_path, state, sso):
+    now = utc_now()
+    b = Builder(state, sso, now, seed=5)
+    ada = b.person("ada.evidence@example.com", "console", now - 200 * DAY, signin=now - 30 * DAY)
+    bo = b.person("bo.evidence@example.com", "console", now - 200 * DAY)
+    org = Organisation(b.store_id, now, b.people, [], "")
+    table, ledger = new_table(rig_path, org.items()), new_ledger(rig_path)
+    environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, new_queue(state), ledger=ledger)
+    sign_in = eventbridge(ct.sign_in(ada.user_id, None, now - 2 * DAY, b.arn))
+    assert sign_in["detail-type"] == "AWS Service Event via CloudTrail"
+
+    # One event, then its replay.
+    result = run_function(INACTIVITY, [sign_in, sign_in], environment)
+    assert [invocation.status for invocation in result.invocations] == ["success", "success"]
+    assert [i.response for i in result.invocations] == [{"recorded": 1, "unchanged": 0, "ignored": 0},
+                                                        {"recorded": 0, "unchanged": 1, "ignored": 0}]
+    assert table_items(state, table)[ada.user_id]["LastSignInAt"] == iso(now - 2 * DAY)
+
+    # A batch: a newer sign-in, a body that is no EventBridge event, a role sign-in, someone not in
+    # the registry, a failed verification.
+    stranger = str(uuid.uuid4())
+    bodies = [json.dumps(eventbridge(ct.sign_in(ada.user_id, None, now - DAY, b.arn, kind="CredentialVerification"))),
+              '{"detail-type": "AWS Service Event via CloudTrail", "detail": "not a record"}',
+              json.dumps(eventbridge(ct.role_sign_in(bo.user_id, None, now - 3 * DAY, "210987654321", "ReadOnly", identity_store_arn=b.arn))),
+              json.dumps(eventbridge(ct.sign_in(stranger, None, now - DAY, b.arn))),
+              json.dumps(eventbridge(ct.sign_in(bo.user_id, None, now - DAY, b.arn, kind="CredentialVerification", success=False)))]
+    before = table_items(state, table)
+    result = run_function(INACTIVITY, [sqs_batch(bodies)], environment)
+
+    [invocation] = result.invocations
+    assert invocation.status == "success", invocation.error
+    assert invocation.response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    errors = [line for line in log_lines(result) if line["level"] == "ERROR"]
+    assert len(errors) == 1 and "m-1" in errors[0]["message"]
+    after = table_items(state, table)
+    assert after[ada.user_id]["LastSignInAt"] == iso(now - DAY)
+    assert after[bo.user_id] == before[bo.user_id], "a failed verification is no sign-in"
+    assert set(after) == set(before), "a monitor never creates a registry item"
+    role = ledger_items(state, ledger)[(bo.user_id, "role#210987654321#ReadOnly")]
+    assert role["LastSignInAt"] == iso(now - 3 * DAY)
+    assert not [key for key in ledger_items(state, ledger) if key[0] == stranger]

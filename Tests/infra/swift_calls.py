@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TYPE_DECLARATION = re.compile(r"\b(struct|class|enum|protocol|extension|actor)\s+([A-Za-z_][\w.]*)([^{;]*)\{")
-FUNC_DECLARATION = re.compile(r"((?:\b(?:private|fileprivate)\s+)?)(?:\b\w+\s+)*?\bfunc\s+(\w+)")
+FUNC_DECLARATION = re.compile(r"((?:\b(?:private|fileprivate)\s+)?)((?:\b\w+\s+)*?)\bfunc\s+(\w+)")
 MEMBER = re.compile(r"(\w+|\))?\s*\.\s*(\w+)\s*(\()?")
 BARE_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
 TYPED_NAME = re.compile(r"\b(\w+)\s*:\s*(?:inout\s+)?(?:@\w+\s+)*(?:any\s+|some\s+)?([A-Z]\w*)")
 CONSTRUCTED = re.compile(r"\b(?:let|var)\s+(\w+)\s*=\s*(?:try\s+)?(?:await\s+)?([A-Z]\w*)\s*\(")
 OPERATION = re.compile(r'client\.(?:json|rest)\(\s*\.(\w+)\s*,\s*"(\w+)"')
 ENTRY_CALL = re.compile(r"\bFunctions\.(\w+)\(")
+SWIFT_KEYWORDS = {"case", "return", "try", "await", "in", "throw", "else", "if", "guard", "where", "let", "var", "is", "as"}
 
 
 def blank_comments_and_strings(text: str) -> str:
@@ -103,6 +104,7 @@ class Method:
     type: str | None
     name: str
     private: bool
+    static: bool
     signature: str
     body: str
     raw_body: str
@@ -143,7 +145,8 @@ class Program:
                 k += 1
             end = matching(text, k)
             self.methods.append(Method(
-                type=owner[2] if owner else None, name=match.group(2), private=bool(match.group(1).strip()),
+                type=owner[2] if owner else None, name=match.group(3), private=bool(match.group(1).strip()),
+                static="static" in match.group(2).split(),
                 signature=text[match.end():k], body=text[k:end], raw_body=raw[k:end]))
 
     # --- resolution
@@ -179,6 +182,8 @@ class Program:
         for match in MEMBER.finditer(body):
             receiver, name, is_call = match.group(1), match.group(2), match.group(3)
             receiver_type = None
+            if receiver in SWIFT_KEYWORDS:
+                receiver = None  # `case .run(`, `return .summary(`: a leading dot, no receiver
             if receiver in ("self", "Self"):
                 receiver_type = method.type
             elif receiver == ")":  # `Type(…).name`: the type whose value the parentheses make
@@ -191,6 +196,10 @@ class Program:
                 receiver_type = self.variable_type(method, receiver)
             if receiver_type:
                 found += self.on_type(receiver_type, name)
+            elif is_call and receiver is None:
+                # `.name(…)` with a leading dot is an enum case or a static member of a type the
+                # context implies: never an instance method.
+                found += [m for m in self.named(name, include_private=False) if m.static]
             elif is_call:
                 found += self.named(name, include_private=False)
         for match in BARE_CALL.finditer(body):

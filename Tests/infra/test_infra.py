@@ -409,8 +409,14 @@ def test_function_settings():
 def test_concurrency_memory_and_timeouts():
     functions = locals_()["functions"]
     assert set(functions) == set(PRODUCTS)
-    for product in MONITORS | {"credential-report"}:
-        assert functions[product]["reserved_concurrency"] == 1, product
+    assert functions["credential-report"]["reserved_concurrency"] == 1
+    # A monitor: its scheduled run beside the two evidence batches its queue mapping allows.
+    assert locals_()["monitor_concurrency"] == 3
+    for product in MONITORS:
+        assert functions[product]["reserved_concurrency"] == "${local.monitor_concurrency}", product
+    mapping = resource("aws_lambda_event_source_mapping", "evidence")
+    assert mapping["scaling_config"][0]["maximum_concurrency"] == 2
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     memory = variables()["memory_mb"]["type"]
     timeout = variables()["timeout_seconds"]["type"]
     for product in PRODUCTS:

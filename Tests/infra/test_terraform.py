@@ -327,6 +327,7 @@ def test_each_role_holds_its_policy_rendered_with_the_real_arns(product, deploye
 
 
 def rule(state: dict, name: str) -> tuple[dict, list[dict]]:
+    """A rule as deployed, and its targets."""
     events = aws(state, "events")
     return events.describe_rule(Name=f"{PREFIX}-{name}"), events.list_targets_by_rule(Rule=f"{PREFIX}-{name}")["Targets"]
 
@@ -385,6 +386,56 @@ def test_lifecycle_rules_match_each_identity_store_source(rule_name, source, dep
 def test_lifecycle_rules_ignore_iam_users(rule_name, deployed):
     for event_name in ("CreateUser", "DeleteUser"):
         assert not matches(deployed, rule_name, ct.iam_user_event(event_name, "deploy-bot", WHEN))
+
+
+USER = "a1b2c3d4-0000-4000-8000-000000000002"
+EVIDENCE = {
+    "password-changes": [ct.password_change(USER, WHEN), ct.password_change(USER, WHEN, by_admin=True)],
+    "sign-ins": [ct.sign_in(USER, None, WHEN), ct.sign_in(USER, None, WHEN, kind="CredentialVerification"),
+                 ct.sign_in(USER, "alice", WHEN, kind="Authenticate", old_format=True)],
+    "role-sign-ins": [ct.role_sign_in(USER, None, WHEN, "111122223333", "ReadOnly", kind=kind)
+                      for kind in ("Federate", "GetRoleCredentials")],
+}
+NOT_EVIDENCE = [
+    ct.sign_in(USER, None, WHEN, kind="CredentialVerification", success=False),
+    ct.sign_in(USER, None, WHEN, kind="Authenticate", success=False),
+    ct.record(WHEN, "sso-directory.amazonaws.com", "UpdatePassword", ct.admin_identity(),
+              request={"userId": USER}, error="ValidationException"),
+    ct.iam_user_event("CreateUser", "deploy-bot", WHEN),
+    ct.create_user("identitystore", USER, "alice", WHEN),
+]
+
+
+@pytest.mark.parametrize("rule_name", sorted(EVIDENCE))
+def test_evidence_rules_take_their_events_and_nothing_else(rule_name, deployed):
+    for record in EVIDENCE[rule_name]:
+        assert matches(deployed, rule_name, record), (rule_name, record["eventName"])
+    for other in sorted(EVIDENCE):
+        if other != rule_name:
+            for record in EVIDENCE[other]:
+                assert not matches(deployed, rule_name, record), (rule_name, record["eventName"])
+    for record in NOT_EVIDENCE:
+        assert not matches(deployed, rule_name, record), (rule_name, record["eventName"], record.get("errorCode"))
+
+
+def test_evidence_reaches_each_monitor_through_its_queue(deployed):
+    described, targets = rule(deployed, "role-sign-ins")
+    assert described["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", "read-only events reach only such a rule"
+    sqs, lambda_ = aws(deployed, "sqs"), aws(deployed, "lambda")
+    expected = {"password-changes": "password-expiry-monitor", "sign-ins": "inactivity-monitor", "role-sign-ins": "inactivity-monitor"}
+    for rule_name, monitor in expected.items():
+        [target] = rule(deployed, rule_name)[1]
+        assert target["Arn"].endswith(f":{PREFIX}-{monitor}-evidence") and "Input" not in target
+    for monitor in ("password-expiry-monitor", "inactivity-monitor"):
+        url = sqs.get_queue_url(QueueName=f"{PREFIX}-{monitor}-evidence")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith(f":{PREFIX}-{monitor}-evidence-dlq")
+        assert int(attributes["VisibilityTimeout"]) == 6 * (700 if monitor == "inactivity-monitor" else 600)
+        [mapping] = [one for one in lambda_.list_event_source_mappings()["EventSourceMappings"]
+                     if one["FunctionArn"].endswith(f":function:{PREFIX}-{monitor}")]
+        assert mapping["EventSourceArn"] == attributes["QueueArn"]
+        assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (100, 30)
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_schedules_match_no_cloudtrail_record(deployed):

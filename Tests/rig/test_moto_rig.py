@@ -436,6 +436,8 @@ def test_a_function_keeps_its_key_dead_letters_and_logging(running):
     configuration = lambda_.get_function_configuration(FunctionName=name)
     assert (configuration["KMSKeyArn"], configuration["DeadLetterConfig"], configuration["LoggingConfig"],
             configuration["TracingConfig"]) == (key, {"TargetArn": dlq_arn}, logging_config, {"Mode": "Active"})
+    # A path sent percent-encoded (an ARN in it) is checked as signed.
+    assert lambda_.list_tags(Resource=configuration["FunctionArn"])["Tags"] == {}
 
 
 def run_cli(*args: str) -> str:

@@ -136,11 +136,13 @@ def run_function(product: str, events: list, environment: dict, bin_dir: Path | 
 
 
 def eventbridge(record: dict) -> dict:
-    """A CloudTrail record as EventBridge delivers it to the writer and the cleaner."""
+    """A CloudTrail record as EventBridge delivers it: an API call as "AWS API Call via
+    CloudTrail", a service event (a sign-in) as "AWS Service Event via CloudTrail"."""
+    service_event = record.get("eventType") == "AwsServiceEvent"
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
-        "detail-type": "AWS API Call via CloudTrail",
+        "detail-type": "AWS Service Event via CloudTrail" if service_event else "AWS API Call via CloudTrail",
         "source": "aws." + record["eventSource"].split(".")[0],
         "account": record.get("recipientAccountId", "123456789012"),
         "time": record["eventTime"],

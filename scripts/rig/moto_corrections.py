@@ -15,7 +15,8 @@ What the functions need (the first three are the ones moto is known for):
 
 What a Terraform apply of infra/ needs (Tests/infra/test_terraform.py applies it to the rig):
 - Signatures: a request with neither body nor form (a REST GET such as Lambda's GetLayerVersion) is
-  checked as if its query or headers were its body, so its correct signature is refused.
+  checked as if its query or headers were its body, and a path sent percent-encoded (Lambda's
+  ListTags on an ARN) is checked decoded: either way its correct signature is refused.
 - SQS: RedriveAllowPolicy is stored but never returned, and asking for it by name fails; setting any
   attribute wipes the queue's Policy; RedrivePolicy comes back with other whitespace than AWS's.
 - Lambda: KMSKeyArn, DeadLetterConfig and LoggingConfig are neither stored nor returned.
@@ -300,6 +301,33 @@ def _patch_identity_store_users() -> None:
     IdentityStoreResponse.list_users = list_users
 
 
+def _patch_signature_of_encoded_paths() -> None:
+    """moto/core/authorization.py `_authenticate_and_authorize_action` checks the signature over
+    `self.uri`, whose path werkzeug has percent-decoded: `/tags/arn%3Aaws%3A…` is checked as
+    `/tags/arn:aws:…`. AWS (SigV4 for every service but S3) signs the path as it was sent, encoded
+    once more; so the check here uses the raw path (`raw_path`, from werkzeug's RAW_URI). S3's own
+    check is left alone: its canonical path is not encoded twice."""
+    from urllib.parse import urlparse, urlunparse
+
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import S3IAMRequest
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def _authenticate_and_authorize_action(self, iam_request_cls, resource="*"):
+        raw_path = getattr(self, "raw_path", None)
+        if iam_request_cls is S3IAMRequest or not raw_path:
+            return original(self, iam_request_cls, resource)
+        decoded_uri = self.uri
+        self.uri = urlunparse(urlparse(decoded_uri)._replace(path=raw_path))
+        try:
+            return original(self, iam_request_cls, resource)
+        finally:
+            self.uri = decoded_uri
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize_action
+
+
 def apply_patches() -> None:
     """All the corrections; refuses a moto other than the one they were read against."""
     import moto
@@ -312,6 +340,7 @@ def apply_patches() -> None:
     _patch_batch_actions()
     _patch_identity_store_users()
     _patch_signature_of_bodiless_requests()
+    _patch_signature_of_encoded_paths()
     _patch_sqs_attributes()
     _patch_lambda_configuration()
 
