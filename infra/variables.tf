@@ -106,7 +106,7 @@ variable "timeout_seconds" {
 }
 
 variable "registry_reserved_concurrency" {
-  description = "Reserved concurrency of registry-writer and of registry-cleaner each (the monitors and the report always have 1). A burst of CreateUser events past it waits in Lambda's asynchronous queue and is retried, not lost."
+  description = "Reserved concurrency of registry-writer and of registry-cleaner each (the report always has 1, each monitor 3). A burst of CreateUser events past it waits in Lambda's asynchronous queue and is retried, not lost."
   type        = number
   default     = 5
 
