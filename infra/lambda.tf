@@ -73,6 +73,7 @@ locals {
     "credential-report" = {
       IDENTITY_STORE_ID          = var.identity_store_id
       SSO_INSTANCE_ARN           = var.sso_instance_arn
+      ACTIVITY_TABLE             = aws_dynamodb_table.activity.name
       REPORT_BUCKET              = aws_s3_bucket.reports.bucket
       REPORT_PREFIX              = var.report_prefix
       REPORT_LOOKBACK_DAYS       = tostring(var.report_lookback_days)

@@ -258,7 +258,7 @@ def function_variables(product: str, ids: dict, resources: dict) -> dict:
         return {**store, "REGISTRY_TABLE": resources["table"], "ACTIVITY_TABLE": resources["ledger"],
                 "ALERT_QUEUE_URL": resources["queueUrl"]}
     return {**store, "SSO_INSTANCE_ARN": ids["instanceArn"], "REPORT_BUCKET": resources["bucket"],
-            "REPORT_PREFIX": REPORT_PREFIX}
+            "ACTIVITY_TABLE": resources["ledger"], "REPORT_PREFIX": REPORT_PREFIX}
 
 
 def eventbridge(record: dict) -> dict:
@@ -539,6 +539,7 @@ def report_run(one: Rig, packages: Packages, spec: dict, ids: dict, resources: d
     environment = one.environment(one.function_user("credential-report", values),
                                   **function_variables("credential-report", ids, resources))
     counts = organisation.summary(spec)
+    one.empty_ledger(resources["ledger"])  # every run reads its whole lookback of role sign-ins: a first run
     one.fake("DELETE", "stats")
     one.stats(reset=True)
     config = one.knobs(latencyMs=IDENTITY_CENTER_LATENCY_MS, ratePerSecond=IDENTITY_CENTER_RATE,

@@ -161,7 +161,8 @@ class Demo:
                                         "ALERT_QUEUE_URL": self.queue_url, "EXCLUDED_USERS": BREAK_GLASS},
             "inactivity-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger,
                                    "ALERT_QUEUE_URL": self.queue_url, "EXCLUDED_USERS": BREAK_GLASS},
-            "credential-report": {"SSO_INSTANCE_ARN": self.sso["instanceArn"], "REPORT_BUCKET": self.bucket},
+            "credential-report": {"SSO_INSTANCE_ARN": self.sso["instanceArn"], "REPORT_BUCKET": self.bucket,
+                                  "ACTIVITY_TABLE": self.ledger},
         }
         self.environments = {}
         for product in deploy.PRODUCTS:

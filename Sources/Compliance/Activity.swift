@@ -145,27 +145,6 @@ public protocol ActivitySource: Sendable {
         async throws -> Bool
 }
 
-extension ActivitySource {
-    /// Every event of `eventNames` in the window; running out of time is an error, not a shorter
-    /// read (a sign-in left unread could turn into a false verdict).
-    func events(_ eventNames: [String], from start: Date, to end: Date, deadline: Date?) async throws -> [ActivityEvent] {
-        var events: [ActivityEvent] = []
-        for stream in streams(of: eventNames) {
-            let finished = try await read(stream, from: start, to: end, deadline: deadline) { events += $0 }
-            guard finished else {
-                throw LookupEventsTimeLimit(
-                    eventName: stream.joined(separator: ", "), eventsRead: events.count, oldestRead: events.map(\.eventTime).min(),
-                    windowStart: start)
-            }
-        }
-        return events
-    }
-
-    func roleSignIns(from start: Date, to end: Date, deadline: Date?) async throws -> [RoleSignIn] {
-        try await events(ActivityRules.roleSignInEvents, from: start, to: end, deadline: deadline).compactMap(ActivityRules.roleSignIn)
-    }
-}
-
 /// CloudTrail LookupEvents: each event name read on its own (the API filters on one attribute),
 /// newest first, paced at the API's 2 requests a second by the CloudTrail client.
 public struct LookupEventsActivitySource: ActivitySource {

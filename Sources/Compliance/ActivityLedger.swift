@@ -40,6 +40,8 @@ public protocol ActivityLedger: Sendable {
     /// Remembers a sign-in to an account through a permission set (its role) unless a later one
     /// is known; true when it did.
     func recordRoleSignIn(userId: String, accountId: String, roleName: String, at date: Date, updatedAt: Date) async throws -> Bool
+    /// Every role sign-in remembered.
+    func roleSignIns() async throws -> [RoleSignIn]
 }
 
 /// The activity ledger in a DynamoDB table: partition key `UserId`, sort key `Scope`.
@@ -85,6 +87,17 @@ public struct DynamoDBActivityLedger: ActivityLedger {
     public func recordRoleSignIn(userId: String, accountId: String, roleName: String, at date: Date, updatedAt: Date) async throws -> Bool {
         try await setIfLater(
             RegistryAttribute.lastSignInAt, to: date, at: key(userId, "role#\(accountId)#\(roleName)"), updatedAt: updatedAt)
+    }
+
+    public func roleSignIns() async throws -> [RoleSignIn] {
+        try await dynamoDB.scan(table: table, consistentRead: true).all().compactMap { item in
+            guard let userId = item["UserId"]?.stringValue, let scope = item["Scope"]?.stringValue,
+                let time = item[RegistryAttribute.lastSignInAt]?.stringValue.flatMap(ISO8601UTC.parse)
+            else { return nil }
+            let parts = scope.split(separator: "#", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "role" else { return nil }
+            return RoleSignIn(userId: userId, userName: nil, accountId: String(parts[1]), roleName: String(parts[2]), time: time)
+        }
     }
 
     /// A conditional write, so that a replayed or late event changes nothing; false when a

@@ -6,6 +6,8 @@ public struct CredentialReportConfiguration: Sendable {
     public let identityStoreId: String
     public let instanceArn: String
     public let bucket: String
+    /// The activity ledger: role sign-ins remembered beyond CloudTrail, and how far it has been read.
+    public let activityTable: String
     public let prefix: String
     public let lookbackDays: Int
     public let activitySource: ActivitySourceChoice
@@ -24,6 +26,7 @@ public struct CredentialReportConfiguration: Sendable {
             throw ConfigurationError("SSO_INSTANCE_ARN must look like arn:aws:sso:::instance/ssoins-1234567890abcdef, not '\(instanceArn)'")
         }
         bucket = try reader.required("REPORT_BUCKET")
+        activityTable = try reader.required("ACTIVITY_TABLE")
         prefix = reader.optional("REPORT_PREFIX") ?? "credential_reports/"
         activitySource = try ActivitySourceChoice(reader)
         lookbackDays = try reader.integer("REPORT_LOOKBACK_DAYS", default: 90, in: 1...activitySource.maximumLookbackDays)
@@ -75,6 +78,7 @@ public struct CredentialReport: Sendable {
     let identityStore: any IdentityStoreAPI
     let organizations: any OrganizationsAPI
     let activity: any ActivitySource
+    let ledger: any ActivityLedger
     let s3: any S3API
     let requestCount: @Sendable () -> Int
     let logger: Logger
@@ -82,7 +86,7 @@ public struct CredentialReport: Sendable {
 
     public init(
         configuration: CredentialReportConfiguration, ssoAdmin: any SSOAdminAPI, identityStore: any IdentityStoreAPI,
-        organizations: any OrganizationsAPI, activity: any ActivitySource, s3: any S3API,
+        organizations: any OrganizationsAPI, activity: any ActivitySource, ledger: any ActivityLedger, s3: any S3API,
         requestCount: @escaping @Sendable () -> Int, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -90,6 +94,7 @@ public struct CredentialReport: Sendable {
         self.identityStore = identityStore
         self.organizations = organizations
         self.activity = activity
+        self.ledger = ledger
         self.s3 = s3
         self.requestCount = requestCount
         self.logger = logger
@@ -111,7 +116,7 @@ public struct CredentialReport: Sendable {
         let windowStart = asOf.addingTimeInterval(-Double(lookbackDays) * 86_400)
 
         // CloudTrail is the slowest source (2 requests a second): it runs alongside everything else.
-        async let signIns = activity.roleSignIns(from: windowStart, to: asOf, deadline: deadline)
+        async let signIns = roleSignIns(over: CoveredSpan(from: windowStart, until: asOf), deadline: deadline, persist: !request.dryRun)
         async let directory = Directory.load(identityStore: identityStore, organizations: organizations, identityStoreId: configuration.identityStoreId)
         let permissionSets = try await loadPermissionSets()
         let provisioned = try await loadProvisionedAccounts(permissionSets.map(\.permissionSetArn))
@@ -169,6 +174,40 @@ public struct CredentialReport: Sendable {
         logger.info(
             "Credential report: \(result.rows) rows for \(result.users) users, \(result.accounts) accounts, \(result.permissionSets) permission sets, \(result.apiCalls) API calls in \(result.durationMs) ms, \(request.dryRun ? "not written (dry run), would go to" : "written to") \(result.s3Uri)")
         return result
+    }
+
+    /// Role sign-ins: what the activity ledger remembers (recorded as they happened, or by an
+    /// earlier report, however old), and what CloudTrail holds where the ledger has not covered
+    /// the window yet, recorded page by page as it is read.
+    private func roleSignIns(over window: CoveredSpan, deadline: Date?, persist: Bool) async throws -> [RoleSignIn] {
+        var read: [RoleSignIn] = []
+        let reading = try await CoverageReader(source: activity, ledger: ledger, now: now).read(
+            ActivityRules.roleSignInEvents, over: window, deadline: deadline, persist: persist
+        ) { events in
+            let page = events.compactMap(ActivityRules.roleSignIn)
+            read += page
+            if persist { try await remember(page) }
+        }
+        guard reading.complete else {
+            throw LookupEventsTimeLimit(
+                eventName: ActivityRules.roleSignInEvents.joined(separator: ", "), eventsRead: read.count,
+                oldestRead: read.map(\.time).min(), windowStart: window.from)
+        }
+        return try await ledger.roleSignIns().filter { $0.time <= window.until } + read
+    }
+
+    /// A page's newest sign-in to each role, for the users it names by id (old-format events,
+    /// which name users only, are older than CloudTrail's 90 days by now).
+    private func remember(_ page: [RoleSignIn]) async throws {
+        var newest: [SignInKey: Date] = [:]
+        for signIn in page {
+            guard let userId = signIn.userId else { continue }
+            let key = SignInKey(accountId: signIn.accountId, roleName: signIn.roleName, userId: userId)
+            newest[key] = max(newest[key] ?? signIn.time, signIn.time)
+        }
+        try await forEachConcurrently(Array(newest), limit: 8) { [ledger, now] key, time in
+            _ = try await ledger.recordRoleSignIn(userId: key.userId, accountId: key.accountId, roleName: key.roleName, at: time, updatedAt: now())
+        }
     }
 
     private func loadPermissionSets() async throws -> [PermissionSet] {
@@ -258,7 +297,7 @@ public struct CredentialReport: Sendable {
     }
 }
 
-struct SignInKey: Hashable {
+struct SignInKey: Hashable, Sendable {
     let accountId: String
     let roleName: String
     let userId: String

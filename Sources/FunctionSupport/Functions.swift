@@ -49,7 +49,7 @@ public enum Functions {
             let monitor = ComplianceMonitor(
                 configuration: configuration,
                 registry: aws.registry(configuration.table),
-                ledger: DynamoDBActivityLedger(table: configuration.activityTable, dynamoDB: DynamoDBClient(client: aws.client)),
+                ledger: aws.ledger(configuration.activityTable),
                 directory: IdentityStoreClient(client: aws.client),
                 activity: aws.activitySource(configuration.activitySource), queue: SQSClient(client: aws.client),
                 logger: context.logger)
@@ -74,6 +74,7 @@ extension Functions {
             let report = CredentialReport(
                 configuration: configuration, ssoAdmin: SSOAdminClient(client: client), identityStore: IdentityStoreClient(client: client),
                 organizations: OrganizationsClient(client: client), activity: aws.activitySource(configuration.activitySource),
+                ledger: aws.ledger(configuration.activityTable),
                 s3: S3Client(client: client), requestCount: { client.requestsSent }, logger: context.logger)
             return ReportHandler(report: report)
         }
@@ -116,6 +117,10 @@ struct AWSServices {
 
     func registry(_ table: String) -> DynamoDBRegistry {
         DynamoDBRegistry(table: table, dynamoDB: DynamoDBClient(client: client))
+    }
+
+    func ledger(_ table: String) -> DynamoDBActivityLedger {
+        DynamoDBActivityLedger(table: table, dynamoDB: DynamoDBClient(client: client))
     }
 
     func activitySource(_ choice: ActivitySourceChoice) -> any ActivitySource {

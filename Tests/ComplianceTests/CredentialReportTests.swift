@@ -66,7 +66,9 @@ let admin = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoins-
 let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoins-1/ps-ro", name: "ReadOnly", description: nil)
 
 @Suite struct CredentialReportTests {
-    func makeReport(activity: [RoleSignIn] = [], assignments: [AccountAssignment], provisioned: [String: [String]]? = nil) throws -> (CredentialReport, RecordingS3, FakeSSOAdmin) {
+    func makeReport(
+        activity: [RoleSignIn] = [], assignments: [AccountAssignment], provisioned: [String: [String]]? = nil, ledger: InMemoryLedger = InMemoryLedger()
+    ) throws -> (CredentialReport, RecordingS3, FakeSSOAdmin) {
         let ssoAdmin = FakeSSOAdmin(
             permissionSets: [readOnly, admin],
             provisioned: provisioned ?? [admin.permissionSetArn: ["111111111111", "222222222222"], readOnly.permissionSetArn: ["111111111111"]],
@@ -81,11 +83,12 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         let s3 = RecordingS3()
         let configuration = try CredentialReportConfiguration(environment: [
             "IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "arn:aws:sso:::instance/ssoins-1234567890abcdef", "REPORT_BUCKET": "reports",
+            "ACTIVITY_TABLE": "activity",
         ])
         let report = CredentialReport(
             configuration: configuration, ssoAdmin: ssoAdmin, identityStore: directory,
             organizations: FakeOrganizations(accounts: [OrganizationAccount(id: "111111111111", name: "Prod, EU"), OrganizationAccount(id: "222222222222", name: "Dev")]),
-            activity: FakeActivity(roleSignIns: activity), s3: s3, requestCount: { 0 }, logger: Logger(label: "test"),
+            activity: FakeActivity(roleSignIns: activity), ledger: ledger, s3: s3, requestCount: { 0 }, logger: Logger(label: "test"),
             now: { date("2026-11-21T06:00:00Z") })
         return (report, s3, ssoAdmin)
     }
@@ -157,11 +160,12 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
     @Test func lookbackOverNinetyDaysNeedsLake() {
         #expect(throws: ConfigurationError.self) {
             try CredentialReportConfiguration(environment: [
-                "IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "arn:aws:sso:::instance/ssoins-1", "REPORT_BUCKET": "b", "REPORT_LOOKBACK_DAYS": "180",
+                "IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "arn:aws:sso:::instance/ssoins-1", "REPORT_BUCKET": "b", "ACTIVITY_TABLE": "a",
+                "REPORT_LOOKBACK_DAYS": "180",
             ])
         }
         #expect(throws: ConfigurationError.self) {
-            try CredentialReportConfiguration(environment: ["IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "ssoins-1", "REPORT_BUCKET": "b"])
+            try CredentialReportConfiguration(environment: ["IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "ssoins-1", "REPORT_BUCKET": "b", "ACTIVITY_TABLE": "a"])
         }
     }
 
@@ -174,6 +178,24 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         #expect(ssoAdmin.calls.value == 0)
         #expect(s3.objects.withLock { $0.isEmpty })
         _ = try await report.run(MonitorRequest(dryRun: true, lookbackDays: 90), deadline: nil)
+    }
+
+    @Test func aRoleSignInOnlyTheLedgerRemembersIsReportedAndWhatCloudTrailHoldsIsRecorded() async throws {
+        let ledger = InMemoryLedger()
+        _ = try await ledger.recordRoleSignIn(userId: "u-bob", accountId: "111111111111", roleName: "ReadOnly", at: date("2026-06-24T06:00:00Z"), updatedAt: Date())
+        let assignments = [
+            AccountAssignment(accountId: "111111111111", permissionSetArn: readOnly.permissionSetArn, principalType: .user, principalId: "u-bob"),
+            AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada"),
+        ]
+        let read = [RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-20T06:00:00Z"))]
+        let (report, s3, _) = try makeReport(activity: read, assignments: assignments, ledger: ledger)
+
+        _ = try await report.run(MonitorRequest(), deadline: nil)
+
+        let csv = String(decoding: try #require(s3.objects.withLock { $0.first { $0.key.hasSuffix(".csv") }?.value }), as: UTF8.self)
+        #expect(csv.contains("bob,u-bob,2026-06-24T06:00:00Z,\"Prod, EU\",150"), "150 days old, beyond CloudTrail's 90")
+        #expect(csv.contains("ada,u-ada,2026-11-20T06:00:00Z,\"Prod, EU\",1"))
+        #expect(ledger.evidence.withLock { $0["u-ada#role#111111111111#Admin"] } == date("2026-11-20T06:00:00Z"), "what was read is remembered")
     }
 
     @Test func csvQuotesAndNeutralises() {

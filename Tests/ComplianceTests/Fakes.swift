@@ -184,6 +184,16 @@ final class InMemoryLedger: ActivityLedger {
 
     func evidence(userId: String, _ kind: EvidenceKind) async throws -> Date? { evidence.withLock { $0["\(userId)#\(kind.scope)"] } }
 
+    func roleSignIns() async throws -> [RoleSignIn] {
+        evidence.withLock { known in
+            known.compactMap { key, time in
+                let parts = key.split(separator: "#", omittingEmptySubsequences: false)
+                guard parts.count == 4, parts[1] == "role" else { return nil }
+                return RoleSignIn(userId: String(parts[0]), userName: nil, accountId: String(parts[2]), roleName: String(parts[3]), time: time)
+            }
+        }
+    }
+
     func recordRoleSignIn(userId: String, accountId: String, roleName: String, at date: Date, updatedAt: Date) async throws -> Bool {
         evidence.withLock { known in
             let key = "\(userId)#role#\(accountId)#\(roleName)"

@@ -42,6 +42,22 @@ final class ScriptedLake: CloudTrailAPI {
 
 struct NoSleep: Sleeper { func sleep(for duration: Duration) async throws {} }
 
+extension ActivitySource {
+    /// Every event of `eventNames` in the window, or the error of a read the deadline stopped.
+    func events(_ eventNames: [String], from start: Date, to end: Date, deadline: Date?) async throws -> [ActivityEvent] {
+        var events: [ActivityEvent] = []
+        for stream in streams(of: eventNames) {
+            let finished = try await read(stream, from: start, to: end, deadline: deadline) { events += $0 }
+            guard finished else {
+                throw LookupEventsTimeLimit(
+                    eventName: stream.joined(separator: ", "), eventsRead: events.count, oldestRead: events.map(\.eventTime).min(),
+                    windowStart: start)
+            }
+        }
+        return events
+    }
+}
+
 func signIns(_ source: any ActivitySource, from start: Date, to end: Date, deadline: Date?) async throws -> [UserActivity] {
     try await source.events(ActivityRules.eventNames(of: .signIn), from: start, to: end, deadline: deadline).compactMap(ActivityRules.signIn)
 }

@@ -37,6 +37,7 @@ class Setup:
     sso: dict
     org: report_org.Org
     bucket: str
+    ledger: str
     credentials: dict
     kms_key: str
     as_of: dt.datetime
@@ -68,13 +69,14 @@ def setup(rig_path, state, sso):
         assert present == mine, f"permission sets not made by this module are in the instance: {sorted(present - mine)}"
         bucket = unique("cr-reports")
         rig.client(state, "s3").create_bucket(Bucket=bucket)
-        values = policy_values(state, sso, report_bucket=bucket, report_prefix=POLICY_PREFIX,
+        ledger = rig.call(rig_path, "create_table", name=unique("cr-activity"), sort_key="Scope")["tableName"]
+        values = policy_values(state, sso, report_bucket=bucket, report_prefix=POLICY_PREFIX, activity_table=ledger,
                                event_data_store=EVENT_DATA_STORE)
         credentials = function_credentials(rig_path, "credential-report", values)
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         as_of = now - dt.timedelta(hours=2)  # a record an hour after it is still in LookupEvents' 90 days
         records = report_org.role_sign_ins(org, as_of)
-        yield Setup(state, sso, org, bucket, credentials, values["report_kms_key_arn"], as_of, records)
+        yield Setup(state, sso, org, bucket, ledger, credentials, values["report_kms_key_arn"], as_of, records)
     finally:
         report_org.remove(state, org)
 
@@ -89,14 +91,28 @@ def principals_in_store(setup: Setup) -> int:
     return count
 
 
+def reset_ledger(setup: Setup, role_sign_ins: list[dict] = ()) -> None:
+    """An activity ledger holding only `role_sign_ins` ({"userId", "accountId", "roleName", "at"})."""
+    dynamodb = rig.client(setup.state, "dynamodb")
+    for page in dynamodb.get_paginator("scan").paginate(TableName=setup.ledger):
+        for item in page["Items"]:
+            dynamodb.delete_item(TableName=setup.ledger, Key={"UserId": item["UserId"], "Scope": item["Scope"]})
+    for one in role_sign_ins:
+        dynamodb.put_item(TableName=setup.ledger, Item={
+            "UserId": {"S": one["userId"]}, "Scope": {"S": f"role#{one['accountId']}#{one['roleName']}"},
+            "LastSignInAt": {"S": one["at"]}, "UpdatedAt": {"S": one["at"]}})
+
+
 def run_report(setup: Setup, source: str, prefix: str | None, payload: dict, extra: dict | None = None,
-               **options) -> Run:
-    """Loads the seeded CloudTrail records (only those) and runs the report once."""
+               ledger: list[dict] = (), **options) -> Run:
+    """Loads the seeded CloudTrail records (only those), and an activity ledger holding only
+    `ledger`'s role sign-ins, and runs the report once."""
+    reset_ledger(setup, ledger)
     rig.cloudtrail_admin(setup.state, "DELETE", "events")
     rig.cloudtrail_admin(setup.state, "POST", "events", setup.records)
     rig.cloudtrail_admin(setup.state, "DELETE", "stats")
     variables = {"IDENTITY_STORE_ID": setup.sso["identityStoreId"], "SSO_INSTANCE_ARN": setup.sso["instanceArn"],
-                 "REPORT_BUCKET": setup.bucket, "ACTIVITY_SOURCE": source, **(extra or {})}
+                 "REPORT_BUCKET": setup.bucket, "ACTIVITY_TABLE": setup.ledger, "ACTIVITY_SOURCE": source, **(extra or {})}
     if prefix is not None:
         variables["REPORT_PREFIX"] = prefix
     if source == "lake":
@@ -366,3 +382,25 @@ def test_dry_run_computes_the_report_and_writes_nothing(setup):
     assert response["s3Uri"] == f"s3://{setup.bucket}/{report_key(run, setup)}"
     listed = rig.client(setup.state, "s3").list_objects_v2(Bucket=setup.bucket)
     assert not [o["Key"] for o in listed.get("Contents", []) if o["Key"].startswith("dry-run/")]
+
+
+def test_a_role_sign_in_only_the_ledger_remembers_is_reported_and_cloudtrail_reads_are_recorded(setup, lookup_run):
+    """A sign-in 150 days ago, beyond CloudTrail's 90, that the activity ledger kept."""
+    column = report_org.HEADER.index
+    expected = report_org.expected_report(setup.org, setup.as_of, LOOKBACK_DAYS)
+    never = next(row for row in expected[1:] if row[column("LastLogin")] == report_org.NO_LOGIN)
+    at = setup.as_of - dt.timedelta(days=150)
+    remembered = {"userId": never[column("UserId")], "accountId": never[column("account")],
+                  "roleName": never[column("PermissionSetName")], "at": report_org.iso(at)}
+    run = run_report(setup, "lookup-events", "credential_reports/ledger/", {"asOf": report_org.iso(setup.as_of)},
+                     {"REPORT_LOOKBACK_DAYS": str(LOOKBACK_DAYS)}, ledger=[remembered])
+    succeeded(run)
+    rows = report_org.parse_csv(get(setup, report_key(run, setup))[0])[1:]
+    same_path = [row for row in rows if (row[column("UserId")], row[column("account")], row[column("PermissionSetName")])
+                 == (remembered["userId"], remembered["accountId"], remembered["roleName"])]
+    assert same_path and all((row[column("LastLogin")], row[column("DaysSinceLastLogin")]) == (remembered["at"], "150")
+                             for row in same_path)
+    # What CloudTrail held is in the ledger now: the next report reads only what is new.
+    scopes = {item["Scope"]["S"] for item in rig.client(setup.state, "dynamodb").scan(TableName=setup.ledger)["Items"]}
+    assert len([scope for scope in scopes if scope.startswith("role#")]) > 1
+    assert any(scope.startswith("lookup-events#") for scope in scopes)

@@ -17,7 +17,7 @@ REQUIRED = {
     "password-expiry-monitor": MONITOR,
     "inactivity-monitor": MONITOR,
     "credential-report": {**STORE, "SSO_INSTANCE_ARN": "arn:aws:sso:::instance/ssoins-1234567890abcdef",
-                          "REPORT_BUCKET": "reports"},
+                          "REPORT_BUCKET": "reports", "ACTIVITY_TABLE": "activity"},
 }
 BASE = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDINITERRORTEST000", "AWS_SECRET_ACCESS_KEY": "never-used",
         "AWS_LAMBDA_LOG_FORMAT": "JSON"}

@@ -270,6 +270,7 @@ def expected_environment(product: str, state: dict, resources: dict) -> dict[str
         "inactivity-monitor": {**monitor, "INACTIVITY_MAX_DAYS": "45"},
         "credential-report": {
             **store, "SSO_INSTANCE_ARN": state["sso"]["instanceArn"], "REPORT_BUCKET": resources["report_bucket"],
+            "ACTIVITY_TABLE": resources["activity_table"],
             "REPORT_PREFIX": "audit/credential_reports/", "REPORT_LOOKBACK_DAYS": "30", "ACTIVITY_SOURCE": "lookup-events",
             "REPORT_KMS_KEY_ID": resources["keys"]["reports"], "REPORT_CONCURRENCY": "4", "REPORT_REQUESTS_PER_SECOND": "10",
         },
