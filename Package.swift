@@ -25,12 +25,12 @@ let package = Package(
     ],
     targets: [
         // libcurl is loaded at run time (dlopen), never linked: the bootstrap must not carry a
-        // libcurl symbol version that Amazon Linux's libcurl would not satisfy. See DESIGN.md.
+        // libcurl symbol version that Amazon Linux's libcurl would not satisfy. See docs/contract.md.
         .target(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("dl")]
         ),
-        // Keeps the static binaries' glibc requirement at Amazon Linux 2023's 2.34 (DESIGN.md, Packaging).
+        // Keeps the static binaries' glibc requirement at Amazon Linux 2023's 2.34 (docs/contract.md, "Packaging").
         .target(name: "GlibcCompat", linkerSettings: [.linkedLibrary("m")]),
         .systemLibrary(
             name: "COpenSSL",

@@ -1,4 +1,4 @@
-# The registry of DESIGN.md: partition key UserId (S), no sort key; items written by the
+# The registry of docs/contract.md: partition key UserId (S), no sort key; items written by the
 # registry functions and the monitors (each through its own policy in policies/).
 resource "aws_dynamodb_table" "registry" {
   name         = local.registry_table_name

@@ -1,7 +1,7 @@
 # Triggers: CloudTrail's user lifecycle events for the registry functions, and the schedules.
 
 locals {
-  # DESIGN.md "Events in": the console, the Identity Store API and SCIM provisioning.
+  # docs/contract.md "Events in": the console, the Identity Store API and SCIM provisioning.
   lifecycle_event_sources = ["sso-directory.amazonaws.com", "identitystore.amazonaws.com", "identitystore-scim.amazonaws.com"]
 
   # No "source" key: events of the three sources arrive as aws.sso-directory, aws.identitystore

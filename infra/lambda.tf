@@ -1,4 +1,4 @@
-# The five functions of DESIGN.md: provided.al2023, handler bootstrap, code from scripts/package.
+# The five functions of docs/contract.md: provided.al2023, handler bootstrap, code from scripts/package.
 
 locals {
   # The settings of each function. The report runs one at a time: Identity Center and CloudTrail
@@ -38,7 +38,7 @@ locals {
     }
   }
 
-  # Exactly the variables DESIGN.md's table gives each function, plus the report's tuning
+  # Exactly the variables docs/contract.md's settings table gives each function, plus the report's tuning
   # (Tests/infra checks this against what the Swift code reads).
   function_environment = {
     "registry-writer" = {

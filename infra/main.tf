@@ -11,7 +11,7 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  # The five executables of DESIGN.md; each is a function, a role, a log group and a dead-letter queue.
+  # The five executables of docs/contract.md; each is a function, a role, a log group and a dead-letter queue.
   products = ["registry-writer", "registry-cleaner", "password-expiry-monitor", "inactivity-monitor", "credential-report"]
 
   function_names = { for product in local.products : product => "${var.name_prefix}-${product}" }

@@ -1,4 +1,4 @@
-# The alert queue the monitors send to (DESIGN.md "Alerts out"), its dead-letter queue, and one
+# The alert queue the monitors send to (docs/contract.md "Alerts out"), its dead-letter queue, and one
 # dead-letter queue per function for the events neither Lambda nor EventBridge could deliver.
 
 locals {

@@ -261,7 +261,7 @@ variable "reconcile_schedule_expression" {
 }
 
 variable "monitor_schedule_expression" {
-  description = "When password-expiry-monitor and inactivity-monitor run (daily per DESIGN.md). Default daily 06:00 UTC."
+  description = "When password-expiry-monitor and inactivity-monitor run (daily per docs/contract.md). Default daily 06:00 UTC."
   type        = string
   default     = "cron(0 6 * * ? *)"
 

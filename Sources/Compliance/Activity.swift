@@ -66,7 +66,7 @@ public struct RoleSignIn: Sendable, Hashable {
     public let time: Date
 }
 
-/// Which CloudTrail events count as evidence, and whose they are (DESIGN.md, "Activity evidence").
+/// Which CloudTrail events count as evidence, and whose they are (docs/contract.md, "What counts as evidence").
 enum ActivityRules {
     /// A successful interactive sign-in to Identity Center.
     static let signInEvents: [(source: String, name: String)] = [

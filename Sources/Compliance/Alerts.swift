@@ -32,7 +32,7 @@ public struct Verdict: Sendable, Equatable {
     public let daysSince: Int?
 }
 
-/// The SQS message body of DESIGN.md, "Alerts out".
+/// The SQS message body of docs/contract.md, "Alerts out".
 struct AlertMessage: Encodable {
     struct User: Encodable {
         let userId: String

@@ -6,7 +6,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// Reads and checks the environment variables of DESIGN.md.
+/// Reads and checks the environment variables of docs/contract.md.
 struct EnvironmentReader {
     let environment: [String: String]
 

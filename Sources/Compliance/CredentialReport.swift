@@ -56,7 +56,7 @@ public struct CredentialReportResult: Sendable, Encodable {
     public let dryRun: Bool
 }
 
-/// The CSV columns of DESIGN.md, "Report out".
+/// The CSV columns of docs/contract.md, "Report out".
 let reportHeader = [
     "account", "PermissionSetArn", "PermissionSetName", "PermissionSetDescription", "Type", "GroupId", "GroupName",
     "Username", "UserId", "LastLogin", "AccountName", "DaysSinceLastLogin",

@@ -13,7 +13,7 @@ public enum UserOrigin: String, Sendable, Codable, CaseIterable {
     case reconcile
 }
 
-/// One item of the registry table (DESIGN.md, "Registry table").
+/// One item of the registry table (docs/contract.md, "The registry table").
 public struct RegistryUser: Sendable, Hashable {
     public var userId: String
     public var userName: String

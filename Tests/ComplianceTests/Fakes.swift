@@ -3,7 +3,7 @@ import AWSClient
 import Foundation
 import Synchronization
 
-/// The registry's semantics (DESIGN.md) in memory; the DynamoDB one is proven against moto.
+/// The registry's semantics (docs/contract.md) in memory; the DynamoDB one is proven against moto.
 final class InMemoryRegistry: Registry {
     let users: Mutex<[String: RegistryUser]>
 

@@ -219,7 +219,7 @@ final class RecordingTrail: CloudTrailAPI {
 }
 
 @Suite struct LookupEventsCallPatternTests {
-    /// DESIGN.md's evidence: each event name read once for the whole 90-day window, however many users.
+    /// docs/contract.md's evidence: each event name read once for the whole 90-day window, however many users.
     @Test(arguments: [(Control.inactivity, ["Authenticate", "CredentialVerification", "UserAuthentication"]),
                       (.passwordExpiry, ["UpdatePassword"])])
     func eachEventNameIsReadOnceForTheWholeWindowWhateverTheNumberOfUsers(_ control: Control, _ names: [String]) async throws {

@@ -75,7 +75,7 @@ def utc_now() -> dt.datetime:
 
 
 def iso(when: dt.datetime) -> str:
-    """DESIGN.md's timestamp: ISO 8601 UTC to the second."""
+    """docs/contract.md's timestamp: ISO 8601 UTC to the second."""
     return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -6,12 +6,12 @@ set provisioned to all of them (ListAccountsForProvisionedPermissionSet, 100 a p
 users (ListUsers) and groups (ListGroups), a group of more than 100 members
 (ListGroupMemberships), an account and permission set with more than 100 assignments
 (ListAccountAssignments), and more than 50 role sign-ins of one kind (LookupEvents, 50 a page).
-Around that sit the cases DESIGN.md "Report out" names: a permission set without a description,
+Around that sit the cases docs/contract.md "Report out" names: a permission set without a description,
 direct user assignments, a user who reaches one account and permission set through two groups and
 directly, an assigned group without members, a user name starting with `=`, names and
 descriptions with commas, quotes, a line break and spreadsheet formula characters.
 
-`expected_report()` computes the report from what was seeded, by DESIGN.md alone: it never looks
+`expected_report()` computes the report from what was seeded, by docs/contract.md alone: it never looks
 at what the function wrote.
 """
 from __future__ import annotations
@@ -259,7 +259,7 @@ def role_sign_ins(org: Org, as_of: dt.datetime) -> list[dict]:
 
 
 def neutralised(cell: str) -> str:
-    """DESIGN.md: a cell a spreadsheet would run as a formula is neutralised. The usual way
+    """docs/contract.md: a cell a spreadsheet would run as a formula is neutralised. The usual way
     (OWASP, "CSV Injection") is a leading apostrophe, which is what is expected here."""
     return "'" + cell if cell.startswith(FORMULA_LEADS) else cell
 
@@ -275,7 +275,7 @@ def last_login(org: Org, user: dict, account: str, role: str, start: dt.datetime
 
 
 def expected_report(org: Org, as_of: dt.datetime, lookback_days: int) -> list[list[str]]:
-    """Header and rows, cell by cell, as DESIGN.md "Report out" describes them."""
+    """Header and rows, cell by cell, as docs/contract.md "Report out" describes them."""
     start = as_of - dt.timedelta(days=lookback_days)
     names = {account["id"]: account["name"] for account in org.accounts}
     rows = []

@@ -6,7 +6,7 @@ report lists. The report is then made three times as of the same instant: with L
 CloudTrail Lake (after more permission sets are provisioned, so that the report enumerates by
 principal instead of by account and permission set), and with a Lake query that never finishes.
 Each CSV is compared cell by cell with the report report_org.expected_report() computes from what
-was seeded (DESIGN.md "Report out"), never with another output of the function.
+was seeded (docs/contract.md "Report out"), never with another output of the function.
 """
 from __future__ import annotations
 
@@ -260,7 +260,7 @@ def assert_encrypted(run: Run, setup: Setup, key_id: str | None) -> None:
 
 def assert_logs(run: Run) -> list[dict]:
     """Every line the process wrote is one JSON object (log_lines fails on any other), with the
-    fields DESIGN.md names; one INFO line names the enumeration chosen and its reason."""
+    fields docs/contract.md names; one INFO line names the enumeration chosen and its reason."""
     lines = log_lines(run.result)
     assert lines
     for line in lines:
@@ -301,7 +301,7 @@ def test_seeded_organisation_spans_more_than_a_page_of_each_list(setup):
 def test_lookup_events_report_is_the_expected_csv_cell_by_cell(setup, lookup_run):
     succeeded(lookup_run)
     assert_report(lookup_run, setup)
-    # What the comparison covers, spelled out for the cases DESIGN.md names.
+    # What the comparison covers, spelled out for the cases docs/contract.md names.
     org, column = setup.org, report_org.HEADER.index
     rows = report_org.parse_csv(get(setup, report_key(lookup_run, setup))[0])[1:]
     multi = [row for row in rows if row[column("UserId")] == org.users["multi"]["id"]

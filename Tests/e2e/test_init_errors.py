@@ -1,4 +1,4 @@
-"""A bad configuration stops each built function in its init phase (DESIGN.md, Environment): the
+"""A bad configuration stops each built function in its init phase (docs/contract.md, "Settings"): the
 error goes to /runtime/init/error naming the setting, no event is fetched, and the process exits
 non-zero. No AWS call is made, so no rig is needed."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import deploy  # noqa: E402  (conftest put scripts/rig on sys.path)
 STORE = {"IDENTITY_STORE_ID": "d-1234567890"}
 REGISTRY = {"REGISTRY_TABLE": "registry", **STORE}
 MONITOR = {**REGISTRY, "ACTIVITY_TABLE": "activity", "ALERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/alerts"}
-# The variables DESIGN.md's table gives each function without a default.
+# The variables docs/contract.md's settings table gives each function without a default.
 REQUIRED = {
     "registry-writer": REGISTRY,
     "registry-cleaner": REGISTRY,

@@ -3,7 +3,7 @@ API emulator, signed with their own least-privilege policies, reading a seeded r
 moto and CloudTrail from the fake (LookupEvents or Lake), sending alerts to a moto SQS queue.
 
 The organisation is generated here, and every expected alert, count and write-back is worked out
-here from what was seeded, following DESIGN.md ("Activity evidence", "Who is judged", "Alerts
+here from what was seeded, following docs/contract.md ("Activity evidence", "Who is judged", "Alerts
 out"), never from the function's output.
 """
 from __future__ import annotations
@@ -69,7 +69,7 @@ LAST = ["abbott", "byrne", "costa", "diaz", "evans", "fischer", "garcia", "hadda
 
 
 def whole_days(since: dt.datetime, until: dt.datetime) -> int:
-    """DESIGN.md: floor of the difference in seconds / 86400."""
+    """docs/contract.md: floor of the difference in seconds / 86400."""
     return int((until - since).total_seconds()) // 86400
 
 
@@ -112,7 +112,7 @@ class Organisation:
 
 class Builder:
     """Generates people and their CloudTrail records; each record that counts as evidence under
-    DESIGN.md is noted on its person as it is made, so the expectation never parses a record.
+    docs/contract.md is noted on its person as it is made, so the expectation never parses a record.
     Each person is a user of the rig's identity store (enabled), as a registered user is: the
     monitors check the store's state of everyone they would flag."""
 
@@ -244,7 +244,7 @@ def build_organisation(state: dict, sso: dict, as_of: dt.datetime, *, size: int 
 
 
 def expectation(org: Organisation, product: str, threshold: int, warning: int) -> dict:
-    """The alert users, summary counts and write-backs DESIGN.md asks for."""
+    """The alert users, summary counts and write-backs docs/contract.md asks for."""
     control = CONTROLS[product]
     kind = control["kind"]
     users, writes = [], {}
@@ -336,7 +336,7 @@ def source_variables(source: str) -> dict[str, str]:
 
 
 def run_monitor(product: str, event: dict, environment: dict):
-    """One invocation; checks the run and its logs (DESIGN.md, "Logs"); returns the invocation
+    """One invocation; checks the run and its logs (docs/contract.md, "Settings"); returns the invocation
     and the wall-clock interval around it."""
     started = utc_now()
     result = run_function(product, [event], environment)

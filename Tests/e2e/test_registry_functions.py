@@ -1,6 +1,6 @@
 """registry-writer and registry-cleaner end to end: the built binaries under the Runtime API
 emulator, signed with their own least-privilege policies, against moto's identity store and
-DynamoDB. Every expected value is worked out here from what the test seeded (DESIGN.md,
+DynamoDB. Every expected value is worked out here from what the test seeded (docs/contract.md,
 "Registry table" and "Events in").
 """
 from __future__ import annotations
@@ -75,7 +75,7 @@ def registry_item(user_id: str, user_name: str, store_id: str, origin: str, **da
 
 def run(product: str, events: list, environment: dict):
     """Runs the function; checks what every run must show: no init error, every event answered,
-    every log line JSON with the DESIGN.md fields, an INFO line inside each successful invocation."""
+    every log line JSON with the docs/contract.md fields, an INFO line inside each successful invocation."""
     started = utc_now()
     result = run_function(product, events, environment)
     finished = utc_now() + dt.timedelta(seconds=1)

@@ -312,7 +312,7 @@ def test_day_counts_are_bounded_1_to_365(name):
 def test_the_swift_derivation_sees_every_variable_the_sources_read():
     by_product = set().union(*swift_environment_by_product().values())
     assert by_product == swift_environment_scanned()
-    # the ones DESIGN.md and the brief name, as a guard against a scanner that finds nothing
+    # the ones docs/contract.md and the brief name, as a guard against a scanner that finds nothing
     assert {"REGISTRY_TABLE", "IDENTITY_STORE_ID", "SSO_INSTANCE_ARN", "ALERT_QUEUE_URL", "PASSWORD_MAX_AGE_DAYS",
             "INACTIVITY_MAX_DAYS", "WARNING_DAYS", "EXCLUDED_USERS", "ACTIVITY_SOURCE", LAKE_VARIABLE, "REPORT_BUCKET",
             "REPORT_PREFIX", "REPORT_LOOKBACK_DAYS", "RECONCILE_MAX_REMOVE_PERCENT", "REPORT_KMS_KEY_ID",

@@ -110,7 +110,7 @@ def sign_in(user_id: str, user_name: str | None, when, identity_store_arn: str =
     outcome = "Success" if success else "Failure"
     workflow = {"AuthWorkflowID": stable_id("workflow", user_id, iso(when)), "CredentialType": "PASSWORD"}
     if kind == "Authenticate":
-        # Legacy events name the user in additionalEventData.UserName in the old format (DESIGN.md);
+        # Legacy events name the user in additionalEventData.UserName in the old format (docs/contract.md);
         # a failed one carries errorCode (assumed: no failed Authenticate sample was found).
         additional = {"UserName": user_name} if old_format and user_name else None
         ident = user_identity(user_id, None, identity_store_arn, old_format)

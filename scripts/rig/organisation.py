@@ -252,7 +252,7 @@ def summary(spec: dict) -> dict:
 
 def report_paths(spec: dict) -> list[tuple[str, str, str | None, str]]:
     """(account, permission set, group or None, user) for every row the credential report must
-    hold (DESIGN.md "Report out"): a GROUP assignment gives one row per member, a USER one row."""
+    hold (docs/contract.md "Report out"): a GROUP assignment gives one row per member, a USER one row."""
     members = {group["key"]: group["members"] for group in spec["groups"]}
     paths = []
     for a in spec["assignments"]:
@@ -427,7 +427,7 @@ def cloudtrail_records(spec: dict, ids: dict, as_of: dt.datetime, days: int = 90
 
 
 def registry_items(spec: dict, ids: dict, as_of: dt.datetime, seed: int = 13) -> list[dict]:
-    """The registry table's items (DESIGN.md "Registry table", plain attribute values) for every
+    """The registry table's items (docs/contract.md "The registry table", plain attribute values) for every
     user, as the writer would have made them over time: SCIM users' Origin `scim`, CreatedAt up to
     two years back, remembered sign-in and password dates for about a third of them."""
     rng = random.Random(f"registry/{seed}/{spec['tag']}/{spec['seed']}")
