@@ -66,7 +66,27 @@ public struct ComplianceMonitor: Sendable {
 
     public func run(_ request: MonitorRequest, deadline: Date?) async throws -> MonitorSummary {
         let asOf = request.asOf ?? now()
-        let control = configuration.control
+        let population = try await loadPopulation()
+        let window = CoveredSpan(from: asOf.addingTimeInterval(-Double(Self.cloudTrailWindowDays) * 86_400), until: asOf)
+        let reading = try await readCloudTrail(
+            over: window, for: population.registered, persist: !request.dryRun,
+            deadline: request.catchUp ? deadline : deadline?.addingTimeInterval(-Self.judgingTime))
+        guard !request.catchUp, reading.outcome.complete else {
+            return summarise(reading, of: population, over: window, request: request, asOf: asOf)
+        }
+        return try await judge(population, with: reading, request: request, asOf: asOf)
+    }
+
+    /// The registry's users of this store, and who of them the control judges.
+    struct Population {
+        var registered: [RegistryUser]
+        var judged: [RegistryUser]
+        var excluded: Int
+        var skipped: Int
+        var otherStore: Int
+    }
+
+    private func loadPopulation() async throws -> Population {
         let everyone = try await registry.allUsers()
         // An item with no store recorded (written by an older tool) is judged: never a silent skip.
         let registered = everyone.filter { $0.identityStoreId == configuration.identityStoreId || $0.identityStoreId.isEmpty }
@@ -74,53 +94,75 @@ public struct ComplianceMonitor: Sendable {
         if otherStore > 0 {
             logger.warning("\(otherStore) registry users belong to another identity store than \(configuration.identityStoreId): not judged here")
         }
-        let excluded = registered.filter(isExcluded)
-        let skipped = control == .passwordExpiry ? registered.filter { $0.origin == .scim && !isExcluded($0) } : []
-        let judged = registered.filter { !isExcluded($0) && !(control == .passwordExpiry && $0.origin == .scim) }
+        let passwords = configuration.control == .passwordExpiry
+        return Population(
+            registered: registered, judged: registered.filter { !isExcluded($0) && !(passwords && $0.origin == .scim) },
+            excluded: registered.count(where: isExcluded), skipped: passwords ? registered.count { $0.origin == .scim && !isExcluded($0) } : 0,
+            otherStore: otherStore)
+    }
 
+    /// What a run learnt from CloudTrail: the newest evidence per user, and how much is covered.
+    struct Reading {
+        var tally: EvidenceTally
+        var evidenceRecorded: Int
+        var outcome: CoverageReader.Outcome
+    }
+
+    /// Reads CloudTrail where the ledger has no coverage of `window`, remembering the newest
+    /// evidence as it goes (unless `persist` is false: a dry run).
+    private func readCloudTrail(over window: CoveredSpan, for users: [RegistryUser], persist: Bool, deadline: Date?) async throws -> Reading {
         let kind = evidenceKind
-        let window = CoveredSpan(from: asOf.addingTimeInterval(-Double(Self.cloudTrailWindowDays) * 86_400), until: asOf)
-        let persist = !request.dryRun
-        var tally = EvidenceTally(users: registered, kind: kind)
+        var tally = EvidenceTally(users: users, kind: kind)
         var evidenceRecorded = 0
-        let reading = try await CoverageReader(source: activity, ledger: ledger, now: now).read(
-            ActivityRules.eventNames(of: kind), over: window,
-            deadline: request.catchUp ? deadline : deadline?.addingTimeInterval(-Self.judgingTime), persist: persist
+        let outcome = try await CoverageReader(source: activity, ledger: ledger, now: now).read(
+            ActivityRules.eventNames(of: kind), over: window, deadline: deadline, persist: persist
         ) { events in
-            let news = tally.add(events.compactMap { ActivityRules.evidence(of: kind, in: $0) }, notAfter: asOf)
+            let news = tally.add(events.compactMap { ActivityRules.evidence(of: kind, in: $0) }, notAfter: window.until)
             guard persist else { return }
             evidenceRecorded += try await remember(news, kind, updatedAt: now())
         }
-        let coverage = (
-            complete: reading.complete, from: reading.covered.map { ISO8601UTC.format($0.from) },
-            until: reading.covered.map { ISO8601UTC.format($0.until) })
+        return Reading(tally: tally, evidenceRecorded: evidenceRecorded, outcome: outcome)
+    }
 
-        guard !request.catchUp, reading.complete else {
-            if !reading.complete {
-                logger.warning(
-                    "\(control.rawValue): CloudTrail read over \(coverage.from ?? "nothing") to \(coverage.until ?? "nothing") of the window \(ISO8601UTC.format(window.from)) to \(ISO8601UTC.format(window.until)) when the time ran out; \(evidenceRecorded) dates recorded, nobody judged: the next run goes on from there")
-            } else {
-                logger.info("\(control.rawValue) catch-up: CloudTrail read over \(coverage.from ?? "-") to \(coverage.until ?? "-"), \(evidenceRecorded) dates recorded")
-            }
-            return MonitorSummary(
-                alertType: control.rawValue, asOf: ISO8601UTC.format(asOf), activitySource: configuration.activitySource.name,
-                dryRun: request.dryRun, usersChecked: 0, expired: 0, warning: 0, skipped: skipped.count, excluded: excluded.count,
-                otherStore: otherStore, disabled: 0, gone: 0, evidenceRecorded: evidenceRecorded, messagesSent: 0,
-                catchUp: request.catchUp, coverageComplete: coverage.complete, coveredFrom: coverage.from, coveredUntil: coverage.until)
+    /// A catch-up's summary, or a judging run's over a window not yet read whole: nobody judged.
+    private func summarise(_ reading: Reading, of population: Population, over window: CoveredSpan, request: MonitorRequest, asOf: Date)
+        -> MonitorSummary
+    {
+        let control = configuration.control.rawValue
+        let from = reading.outcome.covered.map { ISO8601UTC.format($0.from) }
+        let until = reading.outcome.covered.map { ISO8601UTC.format($0.until) }
+        if reading.outcome.complete {
+            logger.info("\(control) catch-up: CloudTrail read over \(from ?? "-") to \(until ?? "-"), \(reading.evidenceRecorded) dates recorded")
+        } else {
+            logger.warning(
+                "\(control): CloudTrail read over \(from ?? "nothing") to \(until ?? "nothing") of the window \(ISO8601UTC.format(window.from)) to \(ISO8601UTC.format(window.until)) when the time ran out; \(reading.evidenceRecorded) dates recorded, nobody judged: the next run goes on from there")
         }
+        return MonitorSummary(
+            alertType: control, asOf: ISO8601UTC.format(asOf), activitySource: configuration.activitySource.name, dryRun: request.dryRun,
+            usersChecked: 0, expired: 0, warning: 0, skipped: population.skipped, excluded: population.excluded,
+            otherStore: population.otherStore, disabled: 0, gone: 0, evidenceRecorded: reading.evidenceRecorded, messagesSent: 0,
+            catchUp: request.catchUp, coverageComplete: reading.outcome.complete, coveredFrom: from, coveredUntil: until)
+    }
 
-        let flaggedBeforeLedger = judged.filter { verdict(for: $0, cloudTrailDate: tally.newest[$0.userId], asOf: asOf).status != .compliant }
+    /// Judges everyone over a window read whole, and alerts on who is flagged and still enabled.
+    private func judge(_ population: Population, with reading: Reading, request: MonitorRequest, asOf: Date) async throws -> MonitorSummary {
+        let control = configuration.control
+        let kind = evidenceKind
+        var evidenceRecorded = reading.evidenceRecorded
+        let known = reading.tally.newest
+        let flaggedBeforeLedger = population.judged.filter { verdict(for: $0, cloudTrailDate: known[$0.userId], asOf: asOf).status != .compliant }
         // Evidence read while a user was not yet in the registry is in the ledger.
-        let fromLedger = try await evidenceInLedger(for: flaggedBeforeLedger, kind, notAfter: asOf, newerThan: tally.newest)
-        if persist {
-            evidenceRecorded += try await remember(EvidenceTally.News(registered: fromLedger.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }), kind, updatedAt: now())
+        let fromLedger = try await evidenceInLedger(for: flaggedBeforeLedger, kind, notAfter: asOf, newerThan: known)
+        if !request.dryRun {
+            let news = EvidenceTally.News(registered: fromLedger.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            evidenceRecorded += try await remember(news, kind, updatedAt: now())
         }
-        let judgedVerdicts = judged.map { verdict(for: $0, cloudTrailDate: fromLedger[$0.userId] ?? tally.newest[$0.userId], asOf: asOf) }
+        let judgedVerdicts = population.judged.map { verdict(for: $0, cloudTrailDate: fromLedger[$0.userId] ?? known[$0.userId], asOf: asOf) }
         // Disabled and deleted users have met the control: check the store's state of everyone
         // about to be flagged, since the registry's copy is only as fresh as the last reconcile.
         let flagged = judgedVerdicts.filter { $0.status != .compliant }.map(\.userId)
         let states = try await StoreStateCheck(directory: directory, identityStoreId: configuration.identityStoreId)
-            .states(of: flagged, storeSize: registered.count)
+            .states(of: flagged, storeSize: population.registered.count)
         let verdicts = judgedVerdicts.filter { (states[$0.userId] ?? .enabled) == .enabled }
         let disabled = states.values.count { $0 == .disabled }
         let gone = states.values.count { $0 == .gone }
@@ -137,11 +179,12 @@ public struct ComplianceMonitor: Sendable {
         }
         let summary = MonitorSummary(
             alertType: control.rawValue, asOf: ISO8601UTC.format(asOf), activitySource: configuration.activitySource.name,
-            dryRun: request.dryRun, usersChecked: judged.count,
+            dryRun: request.dryRun, usersChecked: population.judged.count,
             expired: verdicts.count { $0.status == .expired }, warning: verdicts.count { $0.status == .warning },
-            skipped: skipped.count, excluded: excluded.count, otherStore: otherStore, disabled: disabled, gone: gone,
+            skipped: population.skipped, excluded: population.excluded, otherStore: population.otherStore, disabled: disabled, gone: gone,
             evidenceRecorded: evidenceRecorded, messagesSent: messagesSent, catchUp: false, coverageComplete: true,
-            coveredFrom: coverage.from, coveredUntil: coverage.until)
+            coveredFrom: reading.outcome.covered.map { ISO8601UTC.format($0.from) },
+            coveredUntil: reading.outcome.covered.map { ISO8601UTC.format($0.until) })
         logger.info(
             "\(control.rawValue): \(summary.usersChecked) users checked as of \(summary.asOf), \(summary.expired) expired, \(summary.warning) warning, \(summary.skipped) skipped (SCIM), \(summary.excluded) excluded, \(disabled) disabled and \(gone) gone from the store (not alerted), \(summary.messagesSent) alert messages sent\(request.dryRun ? " (dry run: nothing sent or written)" : "")")
         for flagged in verdicts where flagged.status != .compliant {
