@@ -81,12 +81,14 @@ public struct DynamoDBActivityLedger: ActivityLedger {
     }
 
     public func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws {
-        try await setIfLater(kind.attribute, to: date, at: key(userId, kind.scope), updatedAt: updatedAt)
+        _ = try await dynamoDB.setDateIfLater(
+            table: table, key: key(userId, kind.scope), attribute: kind.attribute, to: date, updatedAt: updatedAt, onlyIfItemExists: false)
     }
 
     public func recordRoleSignIn(userId: String, accountId: String, roleName: String, at date: Date, updatedAt: Date) async throws -> Bool {
-        try await setIfLater(
-            RegistryAttribute.lastSignInAt, to: date, at: key(userId, "role#\(accountId)#\(roleName)"), updatedAt: updatedAt)
+        try await dynamoDB.setDateIfLater(
+            table: table, key: key(userId, "role#\(accountId)#\(roleName)"), attribute: RegistryAttribute.lastSignInAt, to: date,
+            updatedAt: updatedAt, onlyIfItemExists: false)
     }
 
     public func roleSignIns() async throws -> [RoleSignIn] {
@@ -97,22 +99,6 @@ public struct DynamoDBActivityLedger: ActivityLedger {
             let parts = scope.split(separator: "#", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, parts[0] == "role" else { return nil }
             return RoleSignIn(userId: userId, userName: nil, accountId: String(parts[1]), roleName: String(parts[2]), time: time)
-        }
-    }
-
-    /// A conditional write, so that a replayed or late event changes nothing; false when a
-    /// later date was there.
-    @discardableResult
-    private func setIfLater(_ attribute: String, to date: Date, at key: DynamoDBItem, updatedAt: Date) async throws -> Bool {
-        let update = DynamoDBExpression(
-            "SET #date = :date, UpdatedAt = :updatedAt", names: ["#date": attribute],
-            values: [":date": .string(ISO8601UTC.format(date)), ":updatedAt": .string(ISO8601UTC.format(updatedAt))])
-        let later = DynamoDBExpression("attribute_not_exists(#date) OR #date < :date", names: ["#date": attribute])
-        do {
-            _ = try await dynamoDB.updateItem(table: table, key: key, update: update, condition: later)
-            return true
-        } catch let error as AWSServiceError where error.code == "ConditionalCheckFailedException" {
-            return false
         }
     }
 

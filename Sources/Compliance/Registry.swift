@@ -103,14 +103,8 @@ public struct DynamoDBRegistry: Registry {
 
     @discardableResult
     public func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws -> Bool {
-        let update = DynamoDBExpression(
-            "SET #evidence = :date, UpdatedAt = :updatedAt", names: ["#evidence": kind.attribute],
-            values: [":date": .string(ISO8601UTC.format(date)), ":updatedAt": .string(ISO8601UTC.format(updatedAt))])
-        let newer = DynamoDBExpression(
-            "attribute_exists(UserId) AND (attribute_not_exists(#evidence) OR #evidence < :date)", names: ["#evidence": kind.attribute])
-        return try await ignoringConditionFailure {
-            try await dynamoDB.updateItem(table: table, key: key(userId), update: update, condition: newer)
-        } != nil
+        try await dynamoDB.setDateIfLater(
+            table: table, key: key(userId), attribute: kind.attribute, to: date, updatedAt: updatedAt, onlyIfItemExists: true)
     }
 
     public func user(_ userId: String) async throws -> RegistryUser? {
