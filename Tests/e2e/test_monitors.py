@@ -110,6 +110,23 @@ class Organisation:
         return [person.item(self.store_id) for person in self.people]
 
 
+# The identity store users the Builders of the running test made.
+STORE_USERS_MADE: list[tuple[object, str, str]] = []
+
+
+@pytest.fixture(autouse=True)
+def remove_store_users():
+    """Leaves the session's identity store as the test found it: the credential report's tests
+    weigh every user in it, and the writer's reconcile adds every one to its registry."""
+    yield
+    while STORE_USERS_MADE:
+        identitystore, store_id, user_id = STORE_USERS_MADE.pop()
+        try:
+            identitystore.delete_user(IdentityStoreId=store_id, UserId=user_id)
+        except identitystore.exceptions.ResourceNotFoundException:
+            pass  # the test deleted it itself
+
+
 class Builder:
     """Generates people and their CloudTrail records; each record that counts as evidence under
     docs/contract.md is noted on its person as it is made, so the expectation never parses a record.
@@ -124,9 +141,13 @@ class Builder:
         self.records: list[dict] = []
 
     def store_user(self) -> str:
-        """A new user of the identity store; its id. The registry's names are the test's own."""
-        return self.identitystore.create_user(IdentityStoreId=self.store_id, UserName=unique("monitored"),
-                                              DisplayName="Monitored User", Name={"GivenName": "M", "FamilyName": "U"})["UserId"]
+        """A new user of the identity store; its id. The registry's names are the test's own.
+        Removed after the test (`remove_store_users`): the store is the whole session's."""
+        user_id = self.identitystore.create_user(IdentityStoreId=self.store_id, UserName=unique("monitored"),
+                                                 DisplayName="Monitored User", Name={"GivenName": "M", "FamilyName": "U"})["UserId"]
+        STORE_USERS_MADE.append((self.identitystore, self.store_id, user_id))
+        return user_id
+
 
     def ago(self, days: float) -> dt.datetime:
         return self.as_of - dt.timedelta(seconds=int(days * 86400))
