@@ -170,6 +170,32 @@ def test_lookup_events_attribute_filters(fake):
     assert error_code(err) == "InvalidLookupAttributesException"
 
 
+def test_lookup_by_event_name_pages_through_one_name_among_many(fake):
+    """The fake indexes records by name; a read of one name within a time range must still see
+    each of its events once, newest first, across pages and across events of the same second."""
+    times = [NOW - dt.timedelta(minutes=m) for m in range(0, 300, 2)]
+    records = [ce.sign_in(f"u-{i:03}", None, when, kind=kind)
+               for i, when in enumerate(times) for kind in ("UserAuthentication", "CredentialVerification")]
+    records += [ce.sign_in(f"u-{i:03}b", None, when) for i, when in enumerate(times[::10])]  # same second
+    load(fake, records)
+    start, end = NOW - dt.timedelta(minutes=250), NOW - dt.timedelta(minutes=10)
+    expected = sorted((r for r in records if r["eventName"] == "UserAuthentication"
+                       and start <= dt.datetime.fromisoformat(r["eventTime"].replace("Z", "+00:00")) <= end),
+                      key=lambda r: r["eventTime"], reverse=True)
+    ct, read, token = client(fake), [], None
+    while True:
+        page = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "UserAuthentication"}],
+                                StartTime=start, EndTime=end, **({"NextToken": token} if token else {}))
+        read += [e["EventId"] for e in page["Events"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert len(read) == len(set(read)) == len(expected) == 121 + 12  # every 2 minutes in 10..250, and 20..240 twice
+    assert set(read) == {r["eventID"] for r in expected}
+    stamps = [r["eventTime"] for r in expected]
+    assert [next(r["eventTime"] for r in records if r["eventID"] == i) for i in read] == stamps
+
+
 def test_lookup_events_rejects_bad_max_results_and_tokens(fake):
     load(fake, [ce.sign_in(f"u{i}", None, NOW - dt.timedelta(minutes=i)) for i in range(3)])
     ct = client(fake)

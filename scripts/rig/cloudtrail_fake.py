@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import collections
 import datetime as dt
 import fnmatch
@@ -308,12 +309,50 @@ def number(params: dict, name: str, default=None):
     return value
 
 
+class EventLog:
+    """The stored records as (epoch, sequence, record), newest first, and the same by event name:
+    LookupEvents asks for one name at a time, and a page must not scan 90 days of a busy
+    organisation's other events (the activity benchmark holds hundreds of thousands)."""
+
+    def __init__(self):
+        self.entries: list[tuple[float, int, dict]] = []
+        self.by_name: dict[str, list[tuple[float, int, dict]]] = {}
+        self.keys: dict[str | None, list[tuple[float, int]]] = {None: []}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, records: list[dict]) -> None:
+        stamped = [(epoch(r["eventTime"]), len(self.entries) + i, r) for i, r in enumerate(records)]
+        self.entries = sorted(self.entries + stamped, key=lambda x: (x[0], x[1]), reverse=True)
+        self.by_name = {}
+        for entry in self.entries:
+            self.by_name.setdefault(entry[2].get("eventName"), []).append(entry)
+        # Ascending sort keys for bisect: (-epoch, -sequence) orders newest first.
+        self.keys = {name: [(-t, -seq) for t, seq, _ in entries]
+                     for name, entries in [(None, self.entries), *self.by_name.items()]}
+
+    def newest_first(self, name: str | None, end: float | None, cursor: list | None):
+        """Entries of `name` (every name when None) at or before `end` and strictly older than
+        `cursor` ([epoch, sequence] of the last entry returned), newest first."""
+        entries = self.entries if name is None else self.by_name.get(name, [])
+        keys = self.keys.get(name, [])
+        start = 0 if end is None else bisect.bisect_left(keys, (-end, -float("inf")))
+        if cursor is not None:
+            start = max(start, bisect.bisect_right(keys, (-cursor[0], -cursor[1])))
+        return (entries[i] for i in range(start, len(entries)))
+
+    def records(self) -> list[dict]:
+        return [r for _, _, r in self.entries]
+
+
 class Fake:
     """All state behind the HTTP surface: keys, events, config, counters and Lake queries."""
 
     def __init__(self, keys: dict, default_store: str):
         self.lock, self.lake = threading.RLock(), Lake()
-        self.keys, self.config, self.records, self.queries = dict(keys), dict(DEFAULT_CONFIG), [], {}
+        self.keys, self.config, self.records, self.queries = dict(keys), dict(DEFAULT_CONFIG), EventLog(), {}
+        self.lake_pending: list[dict] = []  # records not yet in the Lake table: inserted at the next query
         self.allowed: dict[str, list[str]] = {}  # key id -> the actions its policy allows; absent: all
         self.recent_lookups = collections.deque()  # every key is the rig's one account: one limit
         self.reset_stats()
@@ -387,10 +426,13 @@ class Fake:
         cursor = decode_token(params["NextToken"], {"f": fingerprint})["c"] if params.get("NextToken") else None
         self.throttle()
         floor = max(time.time() - RETENTION_SECONDS, start if start is not None else 0)
-        hits = [(t, seq, r) for t, seq, r in self.records
-                if floor <= t <= (end if end is not None else float("inf"))
-                and (cursor is None or [t, seq] < cursor)
-                and (not attrs or attrs[0]["AttributeValue"] in attribute(r, attrs[0]["AttributeKey"]))]
+        by_name = attrs[0]["AttributeValue"] if attrs and attrs[0]["AttributeKey"] == "EventName" else None
+        hits = []
+        for t, seq, r in self.records.newest_first(by_name, end, cursor):
+            if t < floor or len(hits) > limit:
+                break
+            if not attrs or attrs[0]["AttributeValue"] in attribute(r, attrs[0]["AttributeKey"]):
+                hits.append((t, seq, r))
         result = {"Events": [lookup_event(r) for _, _, r in hits[:limit]]}
         if len(hits) > limit:
             result["NextToken"] = encode_token({"f": fingerprint, "c": list(hits[limit - 1][:2])})
@@ -403,13 +445,15 @@ class Fake:
         query = {"id": str(uuid.uuid4()), "sql": sql, "created": time.time(), "polls": 0, "pages": 0,
                  "runningPolls": self.config["lakeQueryRunningPolls"], "cancelled": False,
                  "neverFinishes": self.config["lakeQueryNeverFinishes"], "columns": [], "rows": [], "error": None}
+        self.lake.insert(self.lake_pending)
+        self.lake_pending = []
         began = time.perf_counter()
         try:
             query["columns"], query["rows"] = self.lake.run(sql)
         except duckdb.Error as e:  # fails at run time, as Lake reports it: status FAILED
             query["error"] = str(e)
         query["millis"] = int((time.perf_counter() - began) * 1000)
-        query["scanned"] = (len(self.records), sum(len(json.dumps(r)) for _, _, r in self.records))
+        query["scanned"] = (len(self.records), sum(len(json.dumps(r)) for r in self.records.records()))
         self.queries[query["id"]] = query
         return {"QueryId": query["id"]}
 
@@ -508,15 +552,15 @@ class Fake:
             raise ApiError("ValidationException", "Expected a list of CloudTrail records, each with eventTime.")
         records = [r if r.get("eventID") else {**r, "eventID": str(uuid.uuid4())} for r in records]
         try:
-            stamped = [(epoch(r["eventTime"]), len(self.records) + i, r) for i, r in enumerate(records)]
+            self.records.add(records)
         except (TypeError, ValueError) as e:
             raise ApiError("ValidationException", f"Bad eventTime: {e}") from None
-        self.lake.insert(records)
-        self.records = sorted(self.records + stamped, key=lambda x: (x[0], x[1]), reverse=True)
+        # The Lake table takes milliseconds a row: filled when a query first needs it.
+        self.lake_pending.extend(records)
         return {"stored": len(records), "total": len(self.records)}
 
     def clear_events(self) -> dict:
-        self.records = []
+        self.records, self.lake_pending = EventLog(), []
         self.lake.clear()
         return {"total": 0}
 
