@@ -42,24 +42,23 @@ import tempfile
 import time
 import uuid
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts" / "rig"))
 
 import cloudtrail_events  # noqa: E402
-import fixtures  # noqa: E402
 import lambda_emulator  # noqa: E402
 import organisation  # noqa: E402
-import rig  # noqa: E402
-from deploy import Packages, render_policy, policy_values as deploy_policy_values  # noqa: E402
+from bench_activity import activity_checks, activity_runs, activity_table  # noqa: E402
+from bench_rig import (MONITORS, Rig, function_variables, invocation_summary, log,  # noqa: E402
+                       lookup_pages, operation, policy_values, running_rig)
+from cloudtrail_events import iso  # noqa: E402
+from deploy import Packages, eventbridge  # noqa: E402
 
 PRODUCTS = ["registry-writer", "registry-cleaner", "password-expiry-monitor", "inactivity-monitor", "credential-report"]
-MONITORS = ["password-expiry-monitor", "inactivity-monitor"]
 REFERENCE = "python-boto3-reference"
 REFERENCE_CLIENTS = ["dynamodb", "identitystore", "sqs", "sso-admin", "cloudtrail", "s3", "organizations"]
-REPORT_PREFIX = "credential_reports/"
 LOOKUP_RATE = 2          # the CloudTrail fake's LookupEvents limit, a second (AWS's)
 IDENTITY_CENTER_RATE = 20
 IDENTITY_CENTER_LATENCY_MS = 20
@@ -122,17 +121,9 @@ done
 """
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def median(values: list[float | None]) -> float | None:
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
-
-
-def iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- the machine ------------------------------------------------------------------------------
@@ -153,128 +144,6 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "memoryGiB": round(memory_kb / 1024 / 1024, 1),
             "kernel": platform.release(), "python": platform.python_version(), "loadAverageAtStart": os.getloadavg(),
             "gitCommit": commit, "gitDirty": dirty}
-
-
-# --- the rig ----------------------------------------------------------------------------------
-
-
-class Rig:
-    """One rig of the benchmark's own, in its temporary directory."""
-
-    def __init__(self, directory: Path, name: str):
-        self.path = directory / f"rig-{name}.json"
-        self.state = rig.start(self.path)
-        self.context = rig.FixtureContext(self.state)
-
-    def stop(self) -> None:
-        rig.stop(self.path)
-
-    def client(self, service: str):
-        return rig.client(self.state, service)
-
-    def knobs(self, **config) -> dict:
-        return fixtures.rig_config(self.context, config, reset=True)
-
-    def stats(self, reset: bool = False) -> dict:
-        return fixtures.rig_stats(self.context, reset=reset)
-
-    def fake(self, method: str, route: str, body=None):
-        return rig.cloudtrail_admin(self.state, method, route, body)
-
-    def seed(self, spec: dict) -> dict:
-        return fixtures.seed_organisation(self.context, spec=spec)
-
-    def load_events(self, records: list[dict]) -> float:
-        """Stores the records in the CloudTrail fake; the seconds it took (the fake inserts into its
-        Lake table too, a few milliseconds a record)."""
-        started = time.monotonic()
-        self.fake("DELETE", "events")
-        for start in range(0, len(records), 2000):
-            self.fake("POST", "events", records[start:start + 2000])
-        return time.monotonic() - started
-
-    def function_user(self, product: str, values: dict) -> dict:
-        return fixtures.create_function_user(self.context, f"{product}-{uuid.uuid4().hex[:8]}", render_policy(product, values))
-
-    def environment(self, credentials: dict, **variables) -> dict:
-        return {"AWS_REGION": self.state["region"], "AWS_ACCESS_KEY_ID": credentials["accessKeyId"],
-                "AWS_SECRET_ACCESS_KEY": credentials["secretAccessKey"], "AWS_ENDPOINT_URL": self.state["moto"]["url"],
-                "AWS_ENDPOINT_URL_CLOUDTRAIL": self.state["cloudtrail"]["url"], "AWS_LAMBDA_LOG_FORMAT": "JSON",
-                **{name: str(value) for name, value in variables.items()}}
-
-    def resources(self, tag: str) -> dict:
-        """A registry table, an activity ledger, an alert queue and a report bucket."""
-        table = fixtures.create_table(self.context, f"registry-{tag}")["tableName"]
-        ledger = fixtures.create_table(self.context, f"activity-{tag}", sort_key="Scope")["tableName"]
-        sqs = self.client("sqs")
-        queue_url = sqs.create_queue(QueueName=f"alerts-{tag}")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        bucket = f"reports-{tag}"
-        self.client("s3").create_bucket(Bucket=bucket)
-        return {"table": table, "ledger": ledger, "queueUrl": queue_url, "queueArn": queue_arn, "bucket": bucket}
-
-    def empty_ledger(self, ledger: str) -> None:
-        """Forgets what the monitors have read of CloudTrail: the next run reads its whole window."""
-        dynamodb = self.client("dynamodb")
-        for page in dynamodb.get_paginator("scan").paginate(TableName=ledger, ProjectionExpression="UserId, #s",
-                                                            ExpressionAttributeNames={"#s": "Scope"}):
-            for item in page["Items"]:
-                dynamodb.delete_item(TableName=ledger, Key=item)
-
-    def put_registry(self, table: str, items: list[dict]) -> float:
-        """The registry's items, 25 to a BatchWriteItem, as rig-admin."""
-        started, dynamodb = time.monotonic(), self.client("dynamodb")
-        for start in range(0, len(items), 25):
-            pending = {table: [{"PutRequest": {"Item": {k: {"S": v} for k, v in item.items()}}}
-                               for item in items[start:start + 25]]}
-            while pending:
-                pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
-        return time.monotonic() - started
-
-
-@contextmanager
-def running_rig(directory: Path, name: str):
-    log(f"starting rig {name}")
-    one = Rig(directory, name)
-    try:
-        yield one
-    finally:
-        one.stop()
-        log(f"stopped rig {name}")
-
-
-def policy_values(state: dict, ids: dict, resources: dict) -> dict[str, str]:
-    """The policy templates' values for one benchmark organisation's resources."""
-    return deploy_policy_values(state, ids, registry_table=resources["table"], activity_table=resources["ledger"],
-                                alert_queue_arn=resources["queueArn"],
-                                report_bucket=resources["bucket"], report_prefix=REPORT_PREFIX)
-
-
-def function_variables(product: str, ids: dict, resources: dict) -> dict:
-    store = {"IDENTITY_STORE_ID": ids["identityStoreId"]}
-    if product in ("registry-writer", "registry-cleaner"):
-        return {**store, "REGISTRY_TABLE": resources["table"]}
-    if product in MONITORS:
-        return {**store, "REGISTRY_TABLE": resources["table"], "ACTIVITY_TABLE": resources["ledger"],
-                "ALERT_QUEUE_URL": resources["queueUrl"]}
-    return {**store, "SSO_INSTANCE_ARN": ids["instanceArn"], "REPORT_BUCKET": resources["bucket"],
-            "ACTIVITY_TABLE": resources["ledger"], "REPORT_PREFIX": REPORT_PREFIX}
-
-
-def eventbridge(record: dict) -> dict:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
-            "source": "aws." + record["eventSource"].split(".")[0], "account": record["recipientAccountId"],
-            "time": record["eventTime"], "region": record["awsRegion"], "resources": [], "detail": record}
-
-
-def invocation_summary(result) -> dict:
-    """What one emulator run says, JSON-able."""
-    first = result.invocations[0] if result.invocations else None
-    return {"coldStartMs": result.cold_start_ms, "firstInvocationMs": result.first_invocation_ms,
-            "peakRssKb": result.peak_rss_kb,
-            "status": first.status if first else None,
-            "error": (first.error if first and first.status == "error" else None) or result.init_error,
-            "timedOut": result.timed_out, "response": first.response if first else None}
 
 
 # --- 1 and 2: sizes, cold starts --------------------------------------------------------------
@@ -411,14 +280,6 @@ def cold_starts(directory: Path, bin_dir: Path, packages: Packages, repeats: int
 
 
 # --- 3 and 4: the monitors and the report at scale --------------------------------------------
-
-
-def lookup_pages(stats: dict) -> int:
-    return stats.get("operations", {}).get("LookupEvents", 0)
-
-
-def operation(moto: dict, service: str, name: str) -> dict | None:
-    return moto["services"].get(service, {}).get("operations", {}).get(name)
 
 
 def monitor_phases(moto: dict, wall_seconds: float) -> dict:
@@ -638,7 +499,17 @@ def verdict(ok: bool | None) -> str:
 
 def evaluate(results: dict) -> list[dict]:
     checks = []
-    cold = results["coldStarts"]
+    if "coldStarts" in results:
+        checks += cold_start_checks(results["coldStarts"])
+    if "scale" in results:
+        checks += scale_checks(results["scale"])
+    if "activity" in results:
+        checks += activity_checks(results["activity"])
+    return checks
+
+
+def cold_start_checks(cold: dict) -> list[dict]:
+    checks = []
     reference = cold[REFERENCE]["python"]["coldStartMs"]
     for product in PRODUCTS:
         figures = cold[product]
@@ -654,13 +525,18 @@ def evaluate(results: dict) -> list[dict]:
             value = mb(figures["peakRssKb"])
             checks.append({"target": f"{product} peak RSS <= {TARGETS['registryPeakRssMb']:.0f} MB ({variant})",
                            "value": value, "pass": None if value is None else value <= TARGETS["registryPeakRssMb"]})
-    for users, run in results["scale"]["report"].items():
+    return checks
+
+
+def scale_checks(scale: dict) -> list[dict]:
+    checks = []
+    for users, run in scale["report"].items():
         finished = run["status"] == "success"
         checks.append({"target": f"report at {users} users finishes", "value": run["status"], "pass": finished})
         checks.append({"target": f"report at {users} users wall <= {TARGETS['reportBoundRatio']}x the rate-limit bound",
                        "value": run["boundRatio"],
                        "pass": finished and run["boundRatio"] is not None and run["boundRatio"] <= TARGETS["reportBoundRatio"]})
-    ten = results["scale"]["report"].get("10000")
+    ten = scale["report"].get("10000")
     checks.append({"target": f"report at 10000 users peak RSS <= {TARGETS['reportPeakRssMb10k']:.0f} MB",
                    "value": mb(ten["peakRssKb"]) if ten else None,
                    "pass": None if ten is None or ten["peakRssKb"] is None else mb(ten["peakRssKb"]) <= TARGETS["reportPeakRssMb10k"]})
@@ -688,7 +564,23 @@ def table(results: dict) -> str:
     lines += [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memoryGiB']} GiB; load at start {m['loadAverageAtStart'][0]:.2f}",
               f"Command: {results['command']}   ({'quick' if results['quick'] else 'full'}, "
               f"{results['repeats']} cold-start rounds, scale runs the median of {results.get('scaleRepeats', 1)}, "
-              f"{results['elapsedSeconds']:.0f} s in all)", ""]
+              f"{results['elapsedSeconds']:.0f} s in all)"]
+    if "coldStarts" in results:
+        lines += [""] + cold_start_table(results)
+    if "scale" in results:
+        lines += scale_table(results["scale"])
+    if "activity" in results:
+        lines += activity_table(results["activity"], fmt, mb)
+    lines += ["", "Targets"]
+    for check in results["checks"]:
+        value = check["value"]
+        shown = fmt(value, ".2f") if isinstance(value, float) else fmt(value)
+        lines.append(f"  {verdict(check['pass']):<5} {check['target']:<78} {shown}")
+    return "\n".join(lines)
+
+
+def cold_start_table(results: dict) -> list[str]:
+    lines = []
     sz = results["sizes"]
     lines.append("Sizes                       release binary  stripped bootstrap   zip")
     for product in PRODUCTS:
@@ -727,7 +619,12 @@ def table(results: dict) -> str:
                          f"{load['libcryptoMs']:.1f} ms, dlopen {load['libcurlMs']:.1f} ms ({load['librariesLoaded']:.0f} "
                          f"libraries with libcrypto's), curl_global_init {load['curlGlobalInitMs']:.1f} ms")
     lines.append("  peak RSS: each bootstrap's own high-water mark (VmHWM, as the emulator reports it)")
-    monitors = results["scale"]["monitors"]
+    return lines
+
+
+def scale_table(scale: dict) -> list[str]:
+    lines = []
+    monitors = scale["monitors"]
     if monitors:
         kinds = monitors["setup"]["cloudTrailRecords"]
         lines += ["", f"Monitors on {monitors['users']} registry users, 90 days of CloudTrail "
@@ -756,8 +653,7 @@ def table(results: dict) -> str:
               " ((sso + idstore) / 20). needed = the fewest requests the chosen enumeration can make on this organisation.",
               "  users  groups accts  PS  pairs  rows    enumeration                      apiCalls rig req  needed"
               "  sso  idstore  lookups  wall      bound    ratio  1-bucket ratio  achieved/s  peak RSS"]
-    runs = list(results["scale"]["report"].items()) + [
-        (f"{u}*", r) for u, r in results["scale"].get("reportOneSharedBucket", {}).items()]
+    runs = list(scale["report"].items()) + [(f"{u}*", r) for u, r in scale.get("reportOneSharedBucket", {}).items()]
     for users, r in runs:
         served = r["rateLimitedServed"]
         lines.append(
@@ -771,20 +667,16 @@ def table(results: dict) -> str:
             lines.append(f"         FAILED: {str(r['error'])[:150]}")
         elif r["rows"] != r["expectedRows"]:
             lines.append(f"         rows {r['rows']} != the {r['expectedRows']} the organisation has")
-    if results["scale"].get("reportOneSharedBucket"):
+    if scale.get("reportOneSharedBucket"):
         lines.append("  * the same organisation with sso and identitystore sharing one 20/s bucket (bound: their sum / 20)")
-    lines += ["", "Targets"]
-    for check in results["checks"]:
-        value = check["value"]
-        shown = fmt(value, ".2f") if isinstance(value, float) else fmt(value)
-        lines.append(f"  {verdict(check['pass']):<5} {check['target']:<78} {shown}")
-    return "\n".join(lines)
+    return lines
 
 
 # --- main -------------------------------------------------------------------------------------
 
 
 BIN_DIR = ROOT / ".build" / "release"
+SECTIONS = ["cold-starts", "scale", "activity"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -796,6 +688,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs of each monitor and report size, as medians (default 3; 1 with --quick)")
     parser.add_argument("--sizes", help="report sizes in users, comma-separated (default 1000,5000,10000)")
     parser.add_argument("--monitor-users", type=int, help="registry size for the monitors (default 10000; 1000 with --quick)")
+    parser.add_argument("--activity-sizes", help="daily-active users for the activity ledger's daily runs and "
+                        "ingestion, comma-separated (default 1000,10000; 1000 with --quick)")
+    parser.add_argument("--backfill-users", type=int, help="daily-active users whose first backfill is measured "
+                        "(default 1000: about 35 minutes; 100 with --quick; 0: none)")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
     parser.add_argument("--no-shared-check", action="store_true", help="skip the extra report run with one shared bucket")
     parser.add_argument("--bin", type=Path, default=BIN_DIR, help="the release binaries")
     parser.add_argument("--zips", type=Path, default=ROOT / ".build" / "lambda", help="the packaged zips")
@@ -822,21 +719,29 @@ def main(argv: list[str] | None = None) -> int:
     monitor_users = args.monitor_users or (1000 if args.quick else 10000)
     if monitor_users not in sizes_to_run:
         sizes_to_run = sorted(sizes_to_run + [monitor_users])
+    activity_sizes = ([int(s) for s in args.activity_sizes.split(",")] if args.activity_sizes
+                      else ([1000] if args.quick else [1000, 10000]))
+    backfill_users = args.backfill_users if args.backfill_users is not None else (100 if args.quick else 1000)
+    sections = args.only or SECTIONS
     started = time.monotonic()
     results = {"schemaVersion": 1, "startedAt": iso(dt.datetime.now(dt.timezone.utc)), "quick": args.quick,
                "command": " ".join(shlex.quote(a) for a in [os.environ.get("BENCH_COMMAND", sys.argv[0])] + sys.argv[1:]),
-               "machine": machine(), "repeats": repeats, "scaleRepeats": scale_repeats, "targets": TARGETS,
+               "sections": sections, "machine": machine(), "repeats": repeats, "scaleRepeats": scale_repeats, "targets": TARGETS,
                "reportBound": "max over the rate-limited services of (requests served / allowed rate): sso and "
                               "identitystore at 20/s each (or their sum at 20/s with one shared bucket), LookupEvents "
                               "at 2/s; latency and unlimited services are not counted"}
     directory = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        results["sizes"] = sizes(BIN_DIR, args.zips)
         packages = Packages.unpack(args.zips, directory / "packages")
-        results["coldStarts"] = cold_starts(directory, BIN_DIR, packages, repeats)
-        results["libraryLoads"] = library_loads(packages.layer / "lib" / "libcurl-https.so.4", max(repeats, 5))
-        results["scale"] = scale_runs(directory, packages, sizes_to_run, monitor_users, not args.no_shared_check,
-                                      scale_repeats)
+        if "cold-starts" in sections:
+            results["sizes"] = sizes(BIN_DIR, args.zips)
+            results["coldStarts"] = cold_starts(directory, BIN_DIR, packages, repeats)
+            results["libraryLoads"] = library_loads(packages.layer / "lib" / "libcurl-https.so.4", max(repeats, 5))
+        if "scale" in sections:
+            results["scale"] = scale_runs(directory, packages, sizes_to_run, monitor_users, not args.no_shared_check,
+                                          scale_repeats)
+        if "activity" in sections:
+            results["activity"] = activity_runs(directory, packages, activity_sizes, backfill_users)
     except BaseException:
         log(f"failed; rig logs kept in {directory}")
         raise

@@ -15,7 +15,6 @@ import io
 import json
 import random
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,10 +171,8 @@ class Demo:
     # --- running the functions -------------------------------------------------------------------
 
     def run(self, product: str, events: list, what: str) -> list:
-        started = time.monotonic()
         result = deploy.shipped_packages(ZIP_DIR).run(product, events, self.environments[product],
                                                       function_name=f"{PREFIX}-{product}")
-        wall = (time.monotonic() - started) * 1000
         if result.init_error:
             raise SystemExit(f"{product} failed to start: {result.init_error}")
         failed = [i for i in result.invocations if i.status != "success"]

@@ -31,6 +31,7 @@ from deploy import (  # noqa: E402,F401  (the test modules import these from her
     policy_values,
     render_policy,
     run_function,
+    sqs_batch,
     unique,
 )
 

@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import json
 import random
-import re
 import uuid
 
 import pytest
@@ -30,6 +29,7 @@ from conftest import (
     policy_values,
     rig,
     run_function,
+    sqs_batch,
     table_items,
     unique,
     utc_now,
@@ -497,7 +497,7 @@ def test_a_warm_process_judges_each_invocation_afresh(rig_path, state, sso):
 def test_nobody_flagged_sends_nothing_but_remembers(rig_path, state, sso):
     now = utc_now()
     b = Builder(state, sso, now, seed=1)
-    fresh = b.person("fresh.starter@example.com", "console", now - 3 * DAY)
+    b.person("fresh.starter@example.com", "console", now - 3 * DAY)
     regular = b.person("regular.user@example.com", "api", now - 120 * DAY, signin=now - 100 * DAY)
     b.sign_in(regular, now - 2 * DAY, "current")
     b.sign_in(regular, now - 9 * DAY, "old")
@@ -671,14 +671,6 @@ def test_a_busy_window_is_read_over_several_invocations_once_and_judged_only_whe
 
 
 # --- evidence as it happens -----------------------------------------------------------------------
-
-
-def sqs_batch(bodies: list[str]) -> dict:
-    """An SQS batch as Lambda delivers it from a queue."""
-    return {"Records": [{"messageId": f"m-{number}", "receiptHandle": f"r-{number}", "body": body, "attributes": {},
-                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:evidence", "awsRegion": "us-east-1"}
-                        for number, body in enumerate(bodies)]}
 
 
 def ledger_items(state, ledger: str) -> dict[tuple[str, str], dict]:

@@ -152,6 +152,14 @@ def eventbridge(record: dict) -> dict:
     }
 
 
+def sqs_batch(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:evidence") -> dict:
+    """Message bodies as Lambda delivers them from an SQS queue: one batch."""
+    return {"Records": [{"messageId": f"m-{number}", "receiptHandle": f"r-{number}", "body": body, "attributes": {},
+                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                         "eventSourceARN": queue_arn, "awsRegion": queue_arn.split(":")[3]}
+                        for number, body in enumerate(bodies)]}
+
+
 SCHEDULED_EVENT = {
     "version": "0",
     "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
