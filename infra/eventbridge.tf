@@ -45,7 +45,7 @@ locals {
       schedule_expression = var.monitor_schedule_expression
     }
     "catch-up" = {
-      description         = "Hourly catch-up of both monitors: CloudTrail read where the ledger lacks coverage, nothing judged."
+      description         = "Catch-up of both monitors: CloudTrail read where the ledger lacks coverage, nothing judged."
       event_pattern       = null
       schedule_expression = var.catch_up_schedule_expression
     }

@@ -276,9 +276,9 @@ variable "monitor_schedule_expression" {
 }
 
 variable "catch_up_schedule_expression" {
-  description = "When both monitors read CloudTrail where the activity ledger lacks coverage ({\"catchUp\": true}), so that a first backfill finishes within hours and the daily judging run has little left to read. Default hourly."
+  description = "When both monitors read CloudTrail where the activity ledger lacks coverage ({\"catchUp\": true}), so that a first backfill finishes within hours and the daily judging run has little left to read. Default every 15 minutes: the judging run then reads at most 15 minutes and the half hour of overlap, even at the busiest hour of a 10,000-user organisation."
   type        = string
-  default     = "rate(1 hour)"
+  default     = "rate(15 minutes)"
 
   validation {
     condition = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.catch_up_schedule_expression)) || try(
@@ -286,7 +286,7 @@ variable "catch_up_schedule_expression" {
       (split(" ", regex("^cron\\(([0-9A-Za-z*?/,#-]+( [0-9A-Za-z*?/,#-]+){5})\\)$", var.catch_up_schedule_expression)[0])[4] == "?"),
       false
     )
-    error_message = "catch_up_schedule_expression must be rate(N unit) or a six-field cron() in which exactly one of day-of-month and day-of-week is ?, e.g. rate(1 hour)."
+    error_message = "catch_up_schedule_expression must be rate(N unit) or a six-field cron() in which exactly one of day-of-month and day-of-week is ?, e.g. rate(15 minutes)."
   }
 }
 

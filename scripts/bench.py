@@ -54,9 +54,8 @@ from bench_activity import activity_checks, activity_runs, activity_table  # noq
 from bench_rig import (MONITORS, Rig, function_variables, invocation_summary, log,  # noqa: E402
                        lookup_pages, operation, policy_values, running_rig)
 from cloudtrail_events import iso  # noqa: E402
-from deploy import Packages, eventbridge  # noqa: E402
+from deploy import PRODUCTS, Packages, eventbridge  # noqa: E402
 
-PRODUCTS = ["registry-writer", "registry-cleaner", "password-expiry-monitor", "inactivity-monitor", "credential-report"]
 REFERENCE = "python-boto3-reference"
 REFERENCE_CLIENTS = ["dynamodb", "identitystore", "sqs", "sso-admin", "cloudtrail", "s3", "organizations"]
 LOOKUP_RATE = 2          # the CloudTrail fake's LookupEvents limit, a second (AWS's)

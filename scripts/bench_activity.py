@@ -35,8 +35,8 @@ DEADLINE_SECONDS = 900  # Lambda's 15 minutes, the function's timeout in infra/
 LOOKUP_RATE = 2
 # infra/variables.tf: monitor_schedule_expression cron(0 6 * * ? *), catch_up_schedule_expression.
 DEFAULT_JUDGING_HOUR = 6
-CATCH_UP_INTERVAL = dt.timedelta(hours=1)
-LATE_DELIVERY = dt.timedelta(hours=2)  # CoverageReader.lateDelivery: what every read covers again
+CATCH_UP_INTERVAL = dt.timedelta(minutes=15)
+LATE_DELIVERY = dt.timedelta(minutes=30)  # CoverageReader.lateDelivery: what every read covers again
 SIGN_IN_NAMES = ("UserAuthentication", "CredentialVerification")
 BATCH = 100  # the evidence queues' event source mapping batch size (infra/evidence.tf)
 INGESTION_BATCHES = 20
@@ -144,8 +144,10 @@ def projected_backfill(measured: dict, users: int) -> dict:
     full = [run["lookupEventsRequests"] for run in measured["runs"][:-1]] or [DEADLINE_SECONDS * LOOKUP_RATE * 0.9]
     per_invocation = sum(full) / len(full)
     return {"users": users, "projectedFrom": measured["users"], "lookupEventsRequests": round(requests),
-            "invocations": math.ceil(requests / per_invocation), "hoursAtTheCatchUpSchedule":
-            math.ceil(requests / per_invocation) * CATCH_UP_INTERVAL.total_seconds() / 3600}
+            "invocations": math.ceil(requests / per_invocation),
+            # Each invocation reads until its deadline; the next starts at the next scheduled catch-up.
+            "hoursAtTheCatchUpSchedule": math.ceil(requests / per_invocation)
+            * max(CATCH_UP_INTERVAL.total_seconds(), DEADLINE_SECONDS) / 3600}
 
 
 # --- 2: the daily judging run -----------------------------------------------------------------
@@ -232,17 +234,18 @@ def ingestion(org: Organisation, packages: Packages) -> dict:
 
 
 def activity_runs(directory: Path, packages: Packages, sizes: list[int], backfill_users: int) -> dict:
-    """Each size on a rig of its own: the daily judging runs and ingestion, and the backfill at
-    `backfill_users` (projected to the others)."""
+    """Each size on a rig of its own: the daily judging runs and ingestion; then the backfill at
+    `backfill_users` (projected to the others), which waits on LookupEvents' rate for most of
+    its time and so comes last, after the measurements that a busy machine would disturb."""
     results: dict = {"sizes": {}, "backfill": None, "lateDeliverySeconds": LATE_DELIVERY.total_seconds(),
                      "catchUpIntervalSeconds": CATCH_UP_INTERVAL.total_seconds()}
-    for users in sorted(set(sizes) | ({backfill_users} if backfill_users else set())):
+    for users in sizes:
         with running_rig(directory, f"activity{users}") as one:
             org = Organisation(one, users)
-            if users == backfill_users:
-                results["backfill"] = backfill(org, packages)
-            if users in sizes:
-                results["sizes"][str(users)] = {"daily": daily_runs(org, packages), "ingestion": ingestion(org, packages)}
+            results["sizes"][str(users)] = {"daily": daily_runs(org, packages), "ingestion": ingestion(org, packages)}
+    if backfill_users:
+        with running_rig(directory, f"backfill{backfill_users}") as one:
+            results["backfill"] = backfill(Organisation(one, backfill_users), packages)
     results["projectedBackfills"] = {str(users): projected_backfill(results["backfill"], users)
                                      for users in sizes if results["backfill"] and users != backfill_users}
     return results
@@ -283,8 +286,8 @@ def activity_checks(results: dict) -> list[dict]:
 
 def activity_table(results: dict, fmt, mb) -> list[str]:
     lines = ["", f"Activity ledger, daily-active users (scripts/rig/activity.py); LookupEvents {LOOKUP_RATE}/s; "
-                 f"late-delivery overlap {results['lateDeliverySeconds'] / 3600:g} h, catch-up every "
-                 f"{results['catchUpIntervalSeconds'] / 3600:g} h"]
+                 f"late-delivery overlap {results['lateDeliverySeconds'] / 60:g} min, catch-up every "
+                 f"{results['catchUpIntervalSeconds'] / 60:g} min"]
     backfill = results["backfill"]
     if backfill:
         names = ", ".join(f"{k} {v}" for k, v in sorted(backfill["eventsByName"].items()))
@@ -297,7 +300,7 @@ def activity_table(results: dict, fmt, mb) -> list[str]:
     for users, projected in results.get("projectedBackfills", {}).items():
         lines.append(f"  first backfill at {users} users, projected from {projected['projectedFrom']}: about "
                      f"{projected['lookupEventsRequests']} requests in {projected['invocations']} invocations "
-                     f"(about {projected['hoursAtTheCatchUpSchedule']:.0f} h at the catch-up schedule)")
+                     f"(about {projected['hoursAtTheCatchUpSchedule']:.1f} h at the catch-up schedule)")
     lines.append("  daily judging run       users  at (UTC)            events to read  LookupEvents  reading at 2/s  "
                  "wall      peak RSS  result")
     for users, size in results["sizes"].items():

@@ -36,10 +36,6 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def iso(when: dt.datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class Demo:
     def __init__(self, state_path: Path):
         self.state_path = state_path

@@ -167,21 +167,23 @@ struct AlertBody: Decodable {
 
     func signIn(_ id: String, _ time: String) -> UserActivity { UserActivity(userId: id, userName: nil, time: date(time)) }
 
-    @Test func aFirstReadCoversTheWindowAndALaterOneReadsOnlyWhatIsNewWithTwoHoursOverlap() async throws {
-        let activity = FakeActivity(signIns: [signIn("a", "2026-09-01T00:00:00Z"), signIn("b", "2026-11-21T05:00:00Z")])
+    @Test func aFirstReadCoversTheWindowAndALaterOneReadsOnlyWhatIsNewWithHalfAnHourOverlap() async throws {
+        let activity = FakeActivity(signIns: [
+            signIn("a", "2026-09-01T00:00:00Z"), signIn("b", "2026-11-21T05:00:00Z"), signIn("c", "2026-11-21T05:45:00Z"),
+        ])
         let ledger = InMemoryLedger()
         let reader = CoverageReader(source: activity, ledger: ledger, now: { date("2026-11-21T06:00:00Z") })
         var seen: [ActivityEvent] = []
 
         let first = try await reader.read(["UserAuthentication"], over: window, deadline: nil, persist: true) { seen += $0 }
         #expect(first == .init(complete: true, covered: window))
-        #expect(seen.count == 2)
+        #expect(seen.count == 3)
 
         let dayLater = CoveredSpan(from: date("2026-08-24T06:00:00Z"), until: date("2026-11-22T06:00:00Z"))
         let second = try await reader.read(["UserAuthentication"], over: dayLater, deadline: nil, persist: true) { seen += $0 }
         #expect(second == .init(complete: true, covered: CoveredSpan(from: window.from, until: dayLater.until)))
-        #expect(activity.readLog.last == .init(names: ["UserAuthentication"], from: date("2026-11-21T04:00:00Z"), to: dayLater.until))
-        #expect(seen.count == 3, "the event in the two hours of overlap is read again, nothing older")
+        #expect(activity.readLog.last == .init(names: ["UserAuthentication"], from: date("2026-11-21T05:30:00Z"), to: dayLater.until))
+        #expect(seen.count == 4, "the event in the half hour of overlap is read again, nothing older")
     }
 
     @Test func aReadStoppedByTheDeadlineKeepsItsProgressAndTheNextGoesOnFromThere() async throws {

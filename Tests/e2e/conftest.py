@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "scripts" / "rig"))
 
 import lambda_emulator  # noqa: E402
 import rig  # noqa: E402
+from cloudtrail_events import iso  # noqa: E402,F401  (docs/contract.md's timestamp: ISO 8601 UTC to the second)
 from deploy import (  # noqa: E402,F401  (the test modules import these from here)
     SCHEDULED_EVENT,
     eventbridge,
@@ -73,11 +74,6 @@ ISO_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-
-
-def iso(when: dt.datetime) -> str:
-    """docs/contract.md's timestamp: ISO 8601 UTC to the second."""
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(text: str) -> dt.datetime:

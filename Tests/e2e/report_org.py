@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 import cloudtrail_events
+from cloudtrail_events import iso
 import rig
 
 HEADER = ["account", "PermissionSetArn", "PermissionSetName", "PermissionSetDescription", "Type", "GroupId",
@@ -37,10 +38,6 @@ BIG_GROUP_MEMBERS = 105   # > 100: two pages of ListGroupMemberships
 DIRECT_ON_ONE_PAIR = 101  # with one group too: > 100 assignments on one account and permission set
 FILLER_GROUPS = 100       # > 100 groups in all: two pages of ListGroups
 BIG_SIGN_INS = 60         # > 50 GetRoleCredentials: two pages of LookupEvents
-
-
-def iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

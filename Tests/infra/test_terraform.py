@@ -336,7 +336,7 @@ def rule(state: dict, name: str) -> tuple[dict, list[dict]]:
 @pytest.mark.parametrize("name, schedule, targets", [
     ("reconcile", "cron(0 5 * * ? *)", {"registry-writer": {"reconcile": True}, "registry-cleaner": {"reconcile": True}}),
     ("monitors", "cron(30 7 * * ? *)", {"password-expiry-monitor": None, "inactivity-monitor": None}),
-    ("catch-up", "rate(1 hour)", {"password-expiry-monitor": {"catchUp": True}, "inactivity-monitor": {"catchUp": True}}),
+    ("catch-up", "rate(15 minutes)", {"password-expiry-monitor": {"catchUp": True}, "inactivity-monitor": {"catchUp": True}}),
     ("report", "cron(0 20 ? * SUN *)", {"credential-report": None}),
 ])
 def test_each_schedule_invokes_its_functions(name, schedule, targets, deployed):
