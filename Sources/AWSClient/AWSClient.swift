@@ -88,8 +88,38 @@ public final class AWSClient: Sendable {
         ]
         let response = try await send(
             service, operation, method: "POST", path: "/", headers: headers, body: body, limiter: limiter ?? pacing[service])
+        return try decode(Output.self, from: response.body, service, operation)
+    }
+
+    /// One operation of a REST service with JSON bodies (Security Hub): the input encoded as the
+    /// body of a POST to `path`, the output decoded from the answer.
+    public func restJSON<Input: Encodable, Output: Decodable>(
+        _ service: AWSService, _ operation: String, path: String, _ input: Input, as output: Output.Type = Output.self,
+        pacedBy limiter: RateLimiter? = nil
+    ) async throws -> Output {
+        precondition(service.wireProtocol == .restJSON, "\(service) does not speak REST with JSON")
+        let response = try await send(
+            service, operation, method: "POST", path: path, headers: ["Content-Type": "application/json"],
+            body: try JSONEncoder().encode(input), limiter: limiter ?? pacing[service])
+        return try decode(Output.self, from: response.body, service, operation)
+    }
+
+    /// One action of an AWS Query service (SNS): the parameters form-encoded, the XML answer's text.
+    public func query(_ service: AWSService, _ action: String, _ parameters: [(name: String, value: String)]) async throws -> String {
+        guard case .query(let version) = service.wireProtocol else {
+            preconditionFailure("\(service) does not speak the AWS Query protocol")
+        }
+        let form = ([("Action", action), ("Version", version)] + parameters)
+            .map { "\(uriEncode($0.0))=\(uriEncode($0.1))" }.joined(separator: "&")
+        let response = try await send(
+            service, action, method: "POST", path: "/", headers: ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"],
+            body: Data(form.utf8), limiter: pacing[service])
+        return String(decoding: response.body, as: UTF8.self)
+    }
+
+    private func decode<Output: Decodable>(_ type: Output.Type, from body: Data, _ service: AWSService, _ operation: String) throws -> Output {
         do {
-            return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
+            return try JSONDecoder().decode(Output.self, from: body.isEmpty ? Data("{}".utf8) : body)
         } catch {
             throw AWSResponseDecodingError(service: service.id, operation: operation, underlying: "\(error)")
         }
@@ -114,7 +144,7 @@ public final class AWSClient: Sendable {
     ) async throws -> HTTPResponse {
         let endpoint = endpoint(for: service)
         let fullPath = endpoint.basePath + path
-        let isREST = service.wireProtocol == .restXML
+        let isRESTXML = service.wireProtocol == .restXML
         let payloadHash = SigV4Signer.payloadHash(body)
         let queryString = query.isEmpty ? "" : "?" + query.map { "\(uriEncode($0.name))=\(uriEncode($0.value))" }.joined(separator: "&")
         let url = "\(endpoint.scheme)://\(hostPrefix)\(endpoint.authority)\(uriEncode(fullPath, encodeSlash: false))\(queryString)"
@@ -128,7 +158,7 @@ public final class AWSClient: Sendable {
                 signedHeaders.set("Host", hostPrefix + endpoint.authority)
                 signer.sign(
                     method: method, path: fullPath, query: query, headers: &signedHeaders, payloadHash: payloadHash,
-                    date: self.now(), normalizePath: !isREST, addContentHashHeader: isREST)
+                    date: self.now(), normalizePath: !isRESTXML, addContentHashHeader: isRESTXML)
                 self.sentRequests.add(1, ordering: .relaxed)
                 let response = try await self.http.execute(
                     HTTPRequest(method: method, url: url, headers: signedHeaders, body: body, timeout: timeout))

@@ -5,6 +5,10 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
         case json(version: String, targetPrefix: String)
         /// REST with XML errors (S3).
         case restXML
+        /// REST with JSON bodies and errors (Security Hub).
+        case restJSON
+        /// AWS Query: form-encoded `Action=<Operation>&Version=<version>` POSTed to `/`, XML answers (SNS).
+        case query(version: String)
     }
 
     /// The suffix of `AWS_ENDPOINT_URL_<ID>`.
@@ -20,7 +24,9 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
     public var description: String { id }
 
     /// Every service the functions call; their endpoint variables are checked at start-up.
-    public static let all: [AWSService] = [.dynamoDB, .sqs, .s3, .identityStore, .ssoAdmin, .cloudTrail, .organizations]
+    public static let all: [AWSService] = [
+        .dynamoDB, .sqs, .s3, .identityStore, .ssoAdmin, .cloudTrail, .organizations, .securityHub, .sns,
+    ]
 
     public static let dynamoDB = AWSService(
         id: "DYNAMODB", endpointPrefix: "dynamodb", signingName: "dynamodb",
@@ -42,4 +48,8 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
     public static let organizations = AWSService(
         id: "ORGANIZATIONS", endpointPrefix: "organizations", signingName: "organizations",
         wireProtocol: .json(version: "1.1", targetPrefix: "AWSOrganizationsV20161128"), isGlobal: true)
+    public static let securityHub = AWSService(
+        id: "SECURITYHUB", endpointPrefix: "securityhub", signingName: "securityhub", wireProtocol: .restJSON, isGlobal: false)
+    public static let sns = AWSService(
+        id: "SNS", endpointPrefix: "sns", signingName: "sns", wireProtocol: .query(version: "2010-03-31"), isGlobal: false)
 }

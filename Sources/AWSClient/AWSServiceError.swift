@@ -32,11 +32,11 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
         var code: String?
         var message: String?
         let text = String(decoding: response.body, as: UTF8.self)
-        if case .json = service.wireProtocol, let body = try? JSONDecoder().decode(JSONErrorBody.self, from: response.body) {
-            code = response.headers["X-Amzn-ErrorType"] ?? body.type ?? body.code
+        if service.answersInJSON, let body = try? JSONDecoder().decode(JSONErrorBody.self, from: response.body) {
+            code = response.headers["X-Amzn-ErrorType"] ?? body.type ?? body.code ?? body.Code
             message = body.message ?? body.Message
         } else {
-            // S3's errors are XML; so are some answers to JSON services from in front of them
+            // S3's and the Query services' errors are XML; so are some answers to JSON services from in front of them
             // (authentication failures of some endpoints, proxies).
             code = response.headers["X-Amzn-ErrorType"] ?? xmlElement("Code", in: text)
             message = xmlElement("Message", in: text)
@@ -61,12 +61,14 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
     private struct JSONErrorBody: Decodable {
         let type: String?
         let code: String?
+        /// REST services with JSON errors (Security Hub) capitalise both.
+        let Code: String?
         let message: String?
         let Message: String?
 
         enum CodingKeys: String, CodingKey {
             case type = "__type"
-            case code, message, Message
+            case code, Code, message, Message
         }
     }
 }
@@ -80,4 +82,13 @@ func xmlElement(_ name: String, in xml: String) -> String? {
     return String(xml[open.upperBound..<close.lowerBound])
         .replacing("&lt;", with: "<").replacing("&gt;", with: ">").replacing("&quot;", with: "\"")
         .replacing("&apos;", with: "'").replacing("&amp;", with: "&")
+}
+
+extension AWSService {
+    var answersInJSON: Bool {
+        switch wireProtocol {
+        case .json, .restJSON: true
+        case .restXML, .query: false
+        }
+    }
 }

@@ -74,6 +74,29 @@ public struct RetryStrategy: Sendable {
     }
 }
 
+extension RetryStrategy {
+    /// Sends a batch whose entries succeed or fail one by one (SQS SendMessageBatch, Security Hub
+    /// BatchImportFindings). `send` sends the entries given and returns those that failed for a
+    /// passing reason; they go again after the usual backoff, drawing on the same quota as a
+    /// whole request's retries, for at most `maxAttempts` sends in all. Returns the entries still
+    /// failing when the attempts or the quota ran out: none when every entry went.
+    func resend<Entry: Sendable>(_ entries: [Entry], _ send: ([Entry]) async throws -> [Entry]) async throws -> [Entry] {
+        var pending = entries
+        var heldCost: Int?
+        for attempt in 1...maxAttempts {
+            pending = try await send(pending)
+            if pending.isEmpty {
+                quota.release(heldCost)
+                return []
+            }
+            guard attempt < maxAttempts, let cost = quota.acquire(.transient) else { break }
+            heldCost = cost
+            try await sleeper.sleep(for: backoff(beforeRetry: attempt - 1))
+        }
+        return pending
+    }
+}
+
 /// Whether `error` is throttling or a transient fault, which the retry policy retries: the caller
 /// of a failed batch item may try it again later (an SQS message left on its queue).
 public func isRetryableFailure(_ error: any Error) -> Bool {

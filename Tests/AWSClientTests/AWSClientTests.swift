@@ -285,6 +285,74 @@ let success = Reply.json(200, #"{"name":"ok"}"#)
         #expect(server.requests.count == 1)
     }
 
+    struct Finding: SecurityHubFinding {
+        let Id: String
+        var findingId: String { Id }
+    }
+
+    func findingIds(_ request: ReceivedRequest) throws -> [String] {
+        let input = try JSONSerialization.jsonObject(with: request.body) as! [String: Any]
+        return (input["Findings"] as! [[String: Any]]).map { $0["Id"] as! String }
+    }
+
+    @Test func securityHubImportsAHundredACallAndSendsAgainOnlyFindingsThatFailedForAPassingReason() async throws {
+        let server = try scriptedServer([
+            .json(200, #"{"FailedCount":1,"SuccessCount":99,"FailedFindings":[{"Id":"f-7","ErrorCode":"InternalException","ErrorMessage":"try again"}]}"#),
+            .json(200, #"{"FailedCount":0,"SuccessCount":1,"FailedFindings":[]}"#),
+            .json(200, #"{"FailedCount":0,"SuccessCount":20,"FailedFindings":[]}"#),
+        ])
+        let sleeper = RecordingSleeper()
+        let findings = (0..<120).map { Finding(Id: "f-\($0)") }
+        try await SecurityHubClient(client: try makeClient(server, sleeper: sleeper)).batchImportFindings(findings)
+
+        #expect(try server.requests.map { try findingIds($0).count } == [100, 1, 20])
+        #expect(try findingIds(server.requests[1]) == ["f-7"])
+        #expect(server.requests.allSatisfy { $0.path == "/findings/import" && $0.method == "POST" })
+        #expect(sleeper.delays.count == 1)
+    }
+
+    @Test func securityHubFailsNamingTheFindingsItRejects() async throws {
+        let server = try scriptedServer([
+            .json(200, #"{"FailedCount":1,"SuccessCount":1,"FailedFindings":[{"Id":"f-1","ErrorCode":"InvalidInput","ErrorMessage":"Title is required"}]}"#)
+        ])
+        let error = await #expect(throws: SecurityHubImportError.self) {
+            try await SecurityHubClient(client: try makeClient(server)).batchImportFindings([Finding(Id: "f-0"), Finding(Id: "f-1")])
+        }
+        #expect(error?.failures == ["f-1: InvalidInput: Title is required"])
+        #expect(server.requests.count == 1)
+    }
+
+    @Test func securityHubErrorsCarryTheirCode() async throws {
+        let server = try scriptedServer([
+            .json(401, #"{"Code":"InvalidAccessException","Message":"Account 123456789012 is not subscribed to AWS Security Hub"}"#)
+        ])
+        let error = await #expect(throws: AWSServiceError.self) {
+            try await SecurityHubClient(client: try makeClient(server)).batchImportFindings([Finding(Id: "f-0")])
+        }
+        #expect(error?.code == "InvalidAccessException")
+        #expect(error?.message.contains("not subscribed") == true)
+    }
+
+    @Test func snsPublishesAFormEncodedQueryAndReadsItsXMLAnswers() async throws {
+        let server = try scriptedServer([
+            .respond(status: 200, headers: [("Content-Type", "text/xml")], body: Data(
+                "<PublishResponse><PublishResult><MessageId>m-1</MessageId></PublishResult></PublishResponse>".utf8)),
+            .respond(status: 403, headers: [("Content-Type", "text/xml")], body: Data(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>not authorized to perform: SNS:Publish</Message></Error></ErrorResponse>".utf8)),
+        ])
+        let sns = SNSClient(client: try makeClient(server))
+        let id = try await sns.publish(topicArn: "arn:aws:sns:eu-west-1:123456789012:alerts", message: #"{"a":"b & c"}"#, subject: "PCI DSS 8.2.6: 1 user")
+        #expect(id == "m-1")
+        let form = String(decoding: server.requests[0].body, as: UTF8.self)
+        #expect(form == "Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aeu-west-1%3A123456789012%3Aalerts"
+            + "&Message=%7B%22a%22%3A%22b%20%26%20c%22%7D&Subject=PCI%20DSS%208.2.6%3A%201%20user")
+        #expect(server.requests[0].header("Content-Type")?.hasPrefix("application/x-www-form-urlencoded") == true)
+        let error = await #expect(throws: AWSServiceError.self) {
+            try await sns.publish(topicArn: "arn:aws:sns:eu-west-1:123456789012:alerts", message: "{}", subject: "s")
+        }
+        #expect(error?.code == "AuthorizationError")
+    }
+
     @Test func dynamoDBSendsUnprocessedItemsAgainThenGivesUpNamingTheCount() async throws {
         let unprocessed = #"{"UnprocessedItems":{"t":[{"DeleteRequest":{"Key":{"UserId":{"S":"u2"}}}}]}}"#
         let server = try scriptedServer([.json(200, unprocessed), .json(200, "{}")])

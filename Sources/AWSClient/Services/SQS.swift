@@ -16,11 +16,9 @@ public struct SQSClient: SQSAPI {
     static let maxBatchBytes = 262_144
 
     let client: AWSClient
-    let maxTransientRounds: Int
 
-    public init(client: AWSClient, maxTransientRounds: Int = 5) {
+    public init(client: AWSClient) {
         self.client = client
-        self.maxTransientRounds = maxTransientRounds
     }
 
     @discardableResult
@@ -58,7 +56,7 @@ public struct SQSClient: SQSAPI {
         return ranges
     }
 
-    /// One batch; entries that failed through no fault of ours go again after a backoff.
+    /// One batch; entries that failed through no fault of ours go again (the retry policy's resend).
     private func send(_ bodies: [String], to queueUrl: String) async throws -> [String] {
         struct Entry: Encodable { let Id: String; let MessageBody: String }
         struct Input: Encodable { let QueueUrl: String; let Entries: [Entry] }
@@ -67,11 +65,7 @@ public struct SQSClient: SQSAPI {
         struct Output: Decodable { let Successful: [Success]?; let Failed: [Failure]? }
 
         var messageIds = [String?](repeating: nil, count: bodies.count)
-        var pending = Array(bodies.indices)
-        for round in 0...maxTransientRounds {
-            if round > 0 {
-                try await client.retryStrategy.sleeper.sleep(for: client.retryStrategy.backoff(beforeRetry: round - 1))
-            }
+        let stuck = try await client.retryStrategy.resend(Array(bodies.indices)) { pending in
             let entries = pending.map { Entry(Id: String($0), MessageBody: bodies[$0]) }
             let output = try await client.json(.sqs, "SendMessageBatch", Input(QueueUrl: queueUrl, Entries: entries), as: Output.self)
             for success in output.Successful ?? [] {
@@ -82,10 +76,12 @@ public struct SQSClient: SQSAPI {
             guard rejected.isEmpty else {
                 throw SQSBatchError(queueUrl: queueUrl, failures: rejected.map { "entry \($0.Id): \($0.Code): \($0.Message ?? "")" })
             }
-            pending = failures.compactMap { Int($0.Id) }
-            if pending.isEmpty { return messageIds.map { $0 ?? "" } }
+            return failures.compactMap { Int($0.Id) }
         }
-        throw SQSBatchError(queueUrl: queueUrl, failures: pending.map { "entry \($0): still failing after \(maxTransientRounds) retries" })
+        guard stuck.isEmpty else {
+            throw SQSBatchError(queueUrl: queueUrl, failures: stuck.map { "entry \($0): still failing after \(client.retryStrategy.maxAttempts) attempts" })
+        }
+        return messageIds.map { $0 ?? "" }
     }
 }
 
