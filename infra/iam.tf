@@ -14,6 +14,7 @@ locals {
     registry_table_arn   = aws_dynamodb_table.registry.arn
     activity_table_arn   = aws_dynamodb_table.activity.arn
     alert_queue_arn      = aws_sqs_queue.alerts.arn
+    alert_topic_arn      = one(aws_sns_topic.alert_topic[*].arn)
     report_bucket_arn    = aws_s3_bucket.reports.arn
     report_prefix        = var.report_prefix
     event_data_store_arn = local.event_data_store_arn
@@ -24,10 +25,16 @@ locals {
 
   rendered_policies = { for product in local.products : product => jsondecode(templatefile("${path.module}/policies/${product}.json", local.policy_values)) }
 
-  # Without CloudTrail Lake there is no event data store to name: its statement is left out.
+  # Statements for what a deployment leaves out are dropped: CloudTrail Lake's without an event
+  # data store, Security Hub's without findings, the alert topic's without a topic.
+  dropped_statements = concat(
+    local.lake ? [] : ["QueryCloudTrailLake"],
+    var.securityhub_findings ? [] : ["KeepFindings"],
+    var.create_alert_topic ? [] : ["PublishAlerts", "EncryptPublishedAlerts"],
+  )
   function_policies = {
     for product, policy in local.rendered_policies : product => merge(policy, {
-      Statement = [for statement in policy.Statement : statement if local.lake || try(statement.Sid, "") != "QueryCloudTrailLake"]
+      Statement = [for statement in policy.Statement : statement if !contains(local.dropped_statements, try(statement.Sid, ""))]
     })
   }
 }

@@ -30,7 +30,7 @@ resource "aws_kms_alias" "registry" {
 
 # The alert queue and its dead-letter queue (SQS SSE); the consumers decrypt what they receive.
 resource "aws_kms_key" "alerts" {
-  description             = "${var.name_prefix}: compliance alerts (SQS)"
+  description             = "${var.name_prefix}: compliance alerts (SQS queue, SNS topic)"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_key_deletion_window_days
   policy = jsonencode({

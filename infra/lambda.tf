@@ -59,6 +59,8 @@ locals {
       WARNING_DAYS          = tostring(var.warning_days)
       EXCLUDED_USERS        = join(",", var.excluded_users)
       ACTIVITY_SOURCE       = var.activity_source
+      FINDINGS              = local.findings
+      ALERT_TOPIC_ARN       = local.alert_topic_arn
     }
     "inactivity-monitor" = {
       REGISTRY_TABLE      = aws_dynamodb_table.registry.name
@@ -69,6 +71,8 @@ locals {
       WARNING_DAYS        = tostring(var.warning_days)
       EXCLUDED_USERS      = join(",", var.excluded_users)
       ACTIVITY_SOURCE     = var.activity_source
+      FINDINGS            = local.findings
+      ALERT_TOPIC_ARN     = local.alert_topic_arn
     }
     "credential-report" = {
       IDENTITY_STORE_ID          = var.identity_store_id
@@ -83,6 +87,10 @@ locals {
       REPORT_REQUESTS_PER_SECOND = tostring(var.report_requests_per_second)
     }
   }
+
+  findings = var.securityhub_findings ? "securityhub" : "none"
+  # Empty without a topic: the monitors read an empty variable as unset.
+  alert_topic_arn = coalesce(one(aws_sns_topic.alert_topic[*].arn), "")
 
   # CLOUDTRAIL_LAKE_EVENT_DATA_STORE is set only with activity_source = "lake", and only for
   # the functions that read CloudTrail (lake without a store is stopped by a precondition below).

@@ -336,6 +336,35 @@ variable "alert_consumer_principal_arns" {
   }
 }
 
+variable "create_alert_topic" {
+  description = "Create a KMS-encrypted SNS topic that gets every alert the alert queue gets, with a subject line for people (ALERT_TOPIC_ARN); only the monitors may publish to it."
+  type        = bool
+  default     = false
+}
+
+variable "alert_email_addresses" {
+  description = "E-mail addresses subscribed to the alert topic (each must confirm); needs create_alert_topic."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for address in var.alert_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "alert_email_addresses must be e-mail addresses."
+  }
+
+  validation {
+    condition     = var.create_alert_topic || length(var.alert_email_addresses) == 0
+    error_message = "alert_email_addresses needs create_alert_topic = true."
+  }
+}
+
+variable "securityhub_findings" {
+  description = "Also keep one AWS Security Hub finding per control and flagged user (FINDINGS=securityhub). Security Hub must be enabled in the account and region."
+  type        = bool
+  default     = false
+}
+
 variable "alert_retention_days" {
   description = "How long an unread alert stays in the alert queue and in its dead-letter queue, in days (1 to 14, SQS's limit)."
   type        = number

@@ -67,6 +67,34 @@ struct AlertMessage: Encodable {
     /// The limit every SQS and SNS consumer accepts.
     static let maxBodyBytes = 262_144
 
+    /// The flagged verdicts, sorted by user name, as messages of at most 256 KiB each, every one
+    /// with a subject line that counts them all (and names its part when there are several).
+    static func alerts(
+        for verdicts: [Verdict], control: Control, generatedAt: Date, identityStoreId: String, thresholdDays: Int, warningDays: Int
+    ) throws -> [Alert] {
+        let bodies = try Self.bodies(
+            for: verdicts, control: control, generatedAt: generatedAt, identityStoreId: identityStoreId, thresholdDays: thresholdDays,
+            warningDays: warningDays)
+        let subject = Self.subject(
+            control: control, expired: verdicts.count { $0.status == .expired }, warning: verdicts.count { $0.status == .warning },
+            thresholdDays: thresholdDays)
+        return bodies.enumerated().map { index, body in
+            Alert(body: body, subject: bodies.count == 1 ? subject : "\(subject) (part \(index + 1) of \(bodies.count))")
+        }
+    }
+
+    /// "PCI DSS 8.2.6: 3 users inactive 90+ days, 2 close to it": within SNS's 100 characters.
+    static func subject(control: Control, expired: Int, warning: Int, thresholdDays: Int) -> String {
+        let users = { (count: Int) in count == 1 ? "1 user" : "\(count) users" }
+        let what =
+            switch control {
+            case .passwordExpiry: "with a password \(thresholdDays)+ days old"
+            case .inactivity: "inactive \(thresholdDays)+ days"
+            }
+        let flagged = [expired > 0 ? "\(users(expired)) \(what)" : nil, warning > 0 ? "\(users(warning)) close to it" : nil]
+        return "\(control.requirement): " + flagged.compactMap { $0 }.joined(separator: ", ")
+    }
+
     /// The flagged verdicts, sorted by user name, as message bodies of at most 256 KiB each.
     static func bodies(
         for verdicts: [Verdict], control: Control, generatedAt: Date, identityStoreId: String, thresholdDays: Int, warningDays: Int

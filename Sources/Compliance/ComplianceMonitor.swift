@@ -22,6 +22,10 @@ public struct MonitorSummary: Sendable, Encodable, Equatable {
     public let gone: Int
     public let evidenceRecorded: Int
     public let messagesSent: Int
+    /// Security Hub findings imported as failed or warning (FINDINGS=securityhub).
+    public let findingsOpen: Int
+    /// Findings of users no longer flagged, imported again as passed and archived.
+    public let findingsArchived: Int
     /// A catch-up: CloudTrail read and recorded, nobody judged.
     public let catchUp: Bool
     /// Whether CloudTrail has been read over the whole window; a judging run alerts only then.
@@ -46,20 +50,24 @@ public struct ComplianceMonitor: Sendable {
     let ledger: any ActivityLedger
     let directory: any IdentityStoreAPI
     let activity: any ActivitySource
-    let queue: any SQSAPI
+    let alerts: any AlertSink
+    /// Where judging runs keep their findings; nil without `FINDINGS=securityhub`.
+    public var findings: (any FindingStore)?
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
         configuration: MonitorConfiguration, registry: any Registry, ledger: any ActivityLedger, directory: any IdentityStoreAPI,
-        activity: any ActivitySource, queue: any SQSAPI, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        activity: any ActivitySource, alerts: any AlertSink, findings: (any FindingStore)? = nil, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.registry = registry
         self.ledger = ledger
         self.directory = directory
         self.activity = activity
-        self.queue = queue
+        self.alerts = alerts
+        self.findings = findings
         self.logger = logger
         self.now = now
     }
@@ -141,7 +149,7 @@ public struct ComplianceMonitor: Sendable {
             alertType: control, asOf: ISO8601UTC.format(asOf), activitySource: configuration.activitySource.name, dryRun: request.dryRun,
             usersChecked: 0, expired: 0, warning: 0, skipped: population.skipped, excluded: population.excluded,
             otherStore: population.otherStore, disabled: 0, gone: 0, evidenceRecorded: reading.evidenceRecorded, messagesSent: 0,
-            catchUp: request.catchUp, coverageComplete: reading.outcome.complete, coveredFrom: from, coveredUntil: until)
+            findingsOpen: 0, findingsArchived: 0, catchUp: request.catchUp, coverageComplete: reading.outcome.complete, coveredFrom: from, coveredUntil: until)
     }
 
     /// Judges everyone over a window read whole, and alerts on who is flagged and still enabled.
@@ -168,21 +176,26 @@ public struct ComplianceMonitor: Sendable {
         let gone = states.values.count { $0 == .gone }
 
         var messagesSent = 0
+        var kept = (open: 0, archived: 0)
         if !request.dryRun {
-            let bodies = try AlertMessage.bodies(
+            let messages = try AlertMessage.alerts(
                 for: verdicts, control: control, generatedAt: asOf, identityStoreId: configuration.identityStoreId,
                 thresholdDays: configuration.thresholdDays, warningDays: configuration.warningDays)
-            if !bodies.isEmpty {
-                try await queue.sendMessageBatch(queueUrl: configuration.alertQueueUrl, bodies: bodies)
+            if !messages.isEmpty {
+                try await alerts.send(messages)
             }
-            messagesSent = bodies.count
+            messagesSent = messages.count
+            if let findings {
+                kept = try await keepFindings(verdicts, in: findings, asOf: asOf)
+            }
         }
         let summary = MonitorSummary(
             alertType: control.rawValue, asOf: ISO8601UTC.format(asOf), activitySource: configuration.activitySource.name,
             dryRun: request.dryRun, usersChecked: population.judged.count,
             expired: verdicts.count { $0.status == .expired }, warning: verdicts.count { $0.status == .warning },
             skipped: population.skipped, excluded: population.excluded, otherStore: population.otherStore, disabled: disabled, gone: gone,
-            evidenceRecorded: evidenceRecorded, messagesSent: messagesSent, catchUp: false, coverageComplete: true,
+            evidenceRecorded: evidenceRecorded, messagesSent: messagesSent, findingsOpen: kept.open, findingsArchived: kept.archived,
+            catchUp: false, coverageComplete: true,
             coveredFrom: reading.outcome.covered.map { ISO8601UTC.format($0.from) },
             coveredUntil: reading.outcome.covered.map { ISO8601UTC.format($0.until) })
         logger.info(
@@ -191,6 +204,32 @@ public struct ComplianceMonitor: Sendable {
             logger.debug("\(flagged.status.rawValue): \(flagged.userName) (\(flagged.userId)), \(flagged.daysSince.map { "\($0) days" } ?? "no evidence")")
         }
         return summary
+    }
+
+    /// One finding per flagged user, updated in place run after run; the open findings of users
+    /// no longer flagged (a new sign-in, disabled, deleted, excluded) are passed and archived.
+    /// Who was flagged before is read from the findings themselves: one request per 100 open
+    /// findings, and no copy of ours to drift from what the security team sees.
+    private func keepFindings(_ verdicts: [Verdict], in findings: any FindingStore, asOf: Date) async throws -> (open: Int, archived: Int) {
+        let control = configuration.control
+        let store = configuration.identityStoreId
+        let open = try await findings.openFindings(of: control, identityStoreId: store)
+        let flagged = verdicts.filter { $0.status != .compliant }
+        let current = flagged.map { verdict in
+            ComplianceFinding(
+                control: control, identityStoreId: store, userId: verdict.userId, userName: verdict.userName,
+                standing: verdict.status == .expired ? .failed : .warning, lastEventAt: verdict.lastEventAt, daysSince: verdict.daysSince,
+                firstSeen: open[verdict.userId]?.firstSeen ?? asOf, updatedAt: now())
+        }
+        let stillFlagged = Set(flagged.map(\.userId))
+        let resolved = open.filter { !stillFlagged.contains($0.key) }.sorted { $0.key < $1.key }.map { userId, finding in
+            ComplianceFinding(
+                control: control, identityStoreId: store, userId: userId, userName: finding.userName, standing: .passed, lastEventAt: nil,
+                daysSince: nil, firstSeen: finding.firstSeen, updatedAt: now())
+        }
+        try await findings.keep(current + resolved)
+        logger.info("\(control.rawValue): \(current.count) findings open, \(resolved.count) archived as passed")
+        return (current.count, resolved.count)
     }
 
     func verdict(for user: RegistryUser, cloudTrailDate: Date?, asOf: Date) -> Verdict {

@@ -47,6 +47,20 @@ struct EnvironmentReader {
         return value
     }
 
+    /// An SNS topic's ARN, `arn:<partition>:sns:<region>:<account>:<name>`, when set.
+    func snsTopicArn(_ name: String) throws(ConfigurationError) -> String? {
+        guard let value = optional(name) else { return nil }
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+        let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+        guard parts.count == 6, parts[0] == "arn", parts[1].hasPrefix("aws"), parts[2] == "sns", !parts[3].isEmpty,
+            parts[4].count == 12, parts[4].allSatisfy(\.isNumber), (1...256).contains(parts[5].count),
+            parts[5].allSatisfy(nameCharacters.contains)
+        else {
+            throw ConfigurationError("\(name) must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:alerts, not '\(value)'")
+        }
+        return value
+    }
+
     /// A comma-separated list, blanks dropped.
     func list(_ name: String) -> [String] {
         (optional(name) ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }

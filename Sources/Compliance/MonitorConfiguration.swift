@@ -5,6 +5,14 @@ public enum Control: String, Sendable {
     /// PCI DSS 8.2.6: accounts inactive for 90 days are removed or disabled.
     case inactivity = "USER_INACTIVITY"
 
+    /// The requirement the control meets, as alerts and findings name it.
+    public var requirement: String {
+        switch self {
+        case .passwordExpiry: "PCI DSS 8.3.9"
+        case .inactivity: "PCI DSS 8.2.6"
+        }
+    }
+
     var thresholdVariable: String {
         switch self {
         case .passwordExpiry: "PASSWORD_MAX_AGE_DAYS"
@@ -44,6 +52,12 @@ public enum ActivitySourceChoice: Sendable, Equatable {
     }
 }
 
+/// Where a judging run also keeps its findings (`FINDINGS`).
+public enum FindingsChoice: String, Sendable {
+    case none
+    case securityHub = "securityhub"
+}
+
 public struct MonitorConfiguration: Sendable {
     public let control: Control
     public let table: String
@@ -51,6 +65,9 @@ public struct MonitorConfiguration: Sendable {
     public let activityTable: String
     public let identityStoreId: String
     public let alertQueueUrl: String
+    /// An SNS topic that gets every alert the queue gets (`ALERT_TOPIC_ARN`).
+    public let alertTopicArn: String?
+    public let findings: FindingsChoice
     public let thresholdDays: Int
     public let warningDays: Int
     /// User names and ids never alerted (break-glass accounts), lower-cased.
@@ -64,6 +81,12 @@ public struct MonitorConfiguration: Sendable {
         activityTable = try reader.required("ACTIVITY_TABLE")
         identityStoreId = try reader.identityStoreId()
         alertQueueUrl = try reader.httpURL("ALERT_QUEUE_URL")
+        alertTopicArn = try reader.snsTopicArn("ALERT_TOPIC_ARN")
+        let findings = reader.optional("FINDINGS") ?? "none"
+        guard let choice = FindingsChoice(rawValue: findings) else {
+            throw ConfigurationError("FINDINGS must be none or securityhub, not '\(findings)'")
+        }
+        self.findings = choice
         thresholdDays = try reader.integer(control.thresholdVariable, default: 90, in: 1...365)
         warningDays = try reader.integer("WARNING_DAYS", default: 14, in: 0...365)
         guard warningDays < thresholdDays else {

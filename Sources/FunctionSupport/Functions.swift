@@ -51,9 +51,9 @@ public enum Functions {
                 registry: aws.registry(configuration.table),
                 ledger: aws.ledger(configuration.activityTable),
                 directory: IdentityStoreClient(client: aws.client),
-                activity: aws.activitySource(configuration.activitySource), queue: SQSClient(client: aws.client),
+                activity: aws.activitySource(configuration.activitySource), alerts: aws.alerts(configuration),
                 logger: context.logger)
-            return MonitorHandler(monitor: monitor)
+            return MonitorHandler(monitor: monitor, findings: aws.findings(configuration.findings))
         }
     }
 }
@@ -99,9 +99,13 @@ struct RegistryHandler: LambdaHandler {
 
 struct MonitorHandler: LambdaHandler {
     let monitor: ComplianceMonitor
+    /// The findings store for the invoked function's account and region (known per invocation).
+    let findings: (@Sendable (_ functionArn: String) throws -> any FindingStore)?
 
     func handle(_ event: MonitorEvent, context: LambdaContext) async throws -> MonitorResponse {
-        try await monitor.handle(event, deadline: context.deadline(leaving: .seconds(10)))
+        var monitor = monitor
+        monitor.findings = try findings?(context.invokedFunctionArn)
+        return try await monitor.handle(event, deadline: context.deadline(leaving: .seconds(10)))
     }
 }
 
@@ -121,6 +125,20 @@ struct AWSServices {
 
     func ledger(_ table: String) -> DynamoDBActivityLedger {
         DynamoDBActivityLedger(table: table, dynamoDB: DynamoDBClient(client: client))
+    }
+
+    /// The alert queue, and the alert topic when one is configured.
+    func alerts(_ configuration: MonitorConfiguration) -> any AlertSink {
+        let queue = QueueAlertSink(sqs: SQSClient(client: client), queueUrl: configuration.alertQueueUrl)
+        guard let topicArn = configuration.alertTopicArn else { return queue }
+        return AlertFanOut(sinks: [queue, TopicAlertSink(sns: SNSClient(client: client), topicArn: topicArn)])
+    }
+
+    /// Where findings go, for the account and region of the function's ARN; nil for none.
+    func findings(_ choice: FindingsChoice) -> (@Sendable (_ functionArn: String) throws -> any FindingStore)? {
+        guard choice == .securityHub else { return nil }
+        let securityHub = SecurityHubClient(client: client)
+        return { functionArn in try SecurityHubFindingStore(securityHub: securityHub, functionArn: functionArn) }
     }
 
     func activitySource(_ choice: ActivitySourceChoice) -> any ActivitySource {

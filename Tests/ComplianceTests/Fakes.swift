@@ -204,18 +204,37 @@ final class InMemoryLedger: ActivityLedger {
     }
 }
 
-final class RecordingQueue: SQSAPI {
-    let sent = Mutex<[String]>([])
-    var bodies: [String] { sent.withLock { $0 } }
+final class RecordingAlerts: AlertSink {
+    let sent = Mutex<[Alert]>([])
+    var bodies: [String] { sent.withLock { $0.map(\.body) } }
+    var subjects: [String] { sent.withLock { $0.map(\.subject) } }
 
-    func sendMessage(queueUrl: String, body: String) async throws -> String {
-        sent.withLock { $0.append(body) }
-        return "m"
+    func send(_ alerts: [Alert]) async throws {
+        sent.withLock { $0 += alerts }
+    }
+}
+
+/// Findings kept in memory as Security Hub keeps them: by control and user, open until passed.
+final class InMemoryFindings: FindingStore {
+    let kept = Mutex<[String: ComplianceFinding]>([:])
+    let imports = Mutex<[[ComplianceFinding]]>([])
+
+    func openFindings(of control: Control, identityStoreId: String) async throws -> [String: OpenFinding] {
+        kept.withLock { findings in
+            var open: [String: OpenFinding] = [:]
+            for finding in findings.values
+            where finding.control == control && finding.identityStoreId == identityStoreId && finding.standing != .passed {
+                open[finding.userId] = OpenFinding(userName: finding.userName, firstSeen: finding.firstSeen)
+            }
+            return open
+        }
     }
 
-    func sendMessageBatch(queueUrl: String, bodies: [String]) async throws -> [String] {
-        sent.withLock { $0 += bodies }
-        return bodies.map { _ in "m" }
+    func keep(_ findings: [ComplianceFinding]) async throws {
+        imports.withLock { $0.append(findings) }
+        kept.withLock { kept in
+            for finding in findings { kept["\(finding.control.rawValue)/\(finding.userId)"] = finding }
+        }
     }
 }
 

@@ -229,7 +229,7 @@ final class RecordingTrail: CloudTrailAPI {
             let monitor = ComplianceMonitor(
                 configuration: try monitorConfiguration(control, [:]), registry: registry, ledger: InMemoryLedger(),
                 directory: FakeIdentityStore(enabling: registry),
-                activity: LookupEventsActivitySource(cloudTrail: trail), queue: RecordingQueue(), logger: Logger(label: "test"),
+                activity: LookupEventsActivitySource(cloudTrail: trail), alerts: RecordingAlerts(), logger: Logger(label: "test"),
                 now: { date("2026-11-21T06:00:00Z") })
             _ = try await monitor.run(MonitorRequest(dryRun: true), deadline: nil)
             let lookups = trail.lookups.withLock { $0 }

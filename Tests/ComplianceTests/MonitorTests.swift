@@ -13,12 +13,13 @@ func monitorConfiguration(_ control: Control, _ extra: [String: String] = [:]) t
 
 /// A monitor over `registry`; the identity store holds every registry user, enabled, unless `directory` says otherwise.
 func makeMonitor(
-    _ control: Control, registry: InMemoryRegistry, activity: FakeActivity = FakeActivity(), queue: RecordingQueue = RecordingQueue(),
-    directory: FakeIdentityStore? = nil, ledger: InMemoryLedger = InMemoryLedger(), environment: [String: String] = [:]
+    _ control: Control, registry: InMemoryRegistry, activity: FakeActivity = FakeActivity(), alerts: RecordingAlerts = RecordingAlerts(),
+    directory: FakeIdentityStore? = nil, ledger: InMemoryLedger = InMemoryLedger(), findings: InMemoryFindings? = nil,
+    environment: [String: String] = [:]
 ) throws -> ComplianceMonitor {
     ComplianceMonitor(
         configuration: try monitorConfiguration(control, environment), registry: registry, ledger: ledger,
-        directory: directory ?? FakeIdentityStore(enabling: registry), activity: activity, queue: queue,
+        directory: directory ?? FakeIdentityStore(enabling: registry), activity: activity, alerts: alerts, findings: findings,
         logger: Logger(label: "test"), now: { date("2026-11-21T06:00:00Z") })
 }
 
@@ -219,28 +220,28 @@ struct AlertBody: Decodable {
         let registry = InMemoryRegistry([user("id-old", "old", created: "2025-01-01T00:00:00Z")])
         let activity = FakeActivity(signIns: (0..<6).map { signIn("x", ISO8601UTC.format(date("2026-11-20T00:00:00Z").addingTimeInterval(-Double($0) * 3600))) },
                                     pagesBeforeDeadline: 1)
-        let queue = RecordingQueue()
+        let alerts = RecordingAlerts()
 
-        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, queue: queue).run(MonitorRequest(), deadline: nil)
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, alerts: alerts).run(MonitorRequest(), deadline: nil)
 
         #expect(!summary.coverageComplete && summary.coveredFrom == nil && summary.messagesSent == 0 && summary.expired == 0)
-        #expect(queue.bodies.isEmpty)
+        #expect(alerts.bodies.isEmpty)
     }
 
     @Test func aCatchUpRecordsAndJudgesNobody() async throws {
         let registry = InMemoryRegistry([user("id-old", "old", created: "2025-01-01T00:00:00Z")])
         let activity = FakeActivity(signIns: [signIn("id-old", "2026-11-01T00:00:00Z"), signIn("id-later", "2026-11-02T00:00:00Z")])
         let ledger = InMemoryLedger()
-        let queue = RecordingQueue()
+        let alerts = RecordingAlerts()
 
-        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, queue: queue, ledger: ledger)
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, alerts: alerts, ledger: ledger)
             .run(MonitorRequest(catchUp: true), deadline: nil)
 
         #expect(summary.catchUp && summary.coverageComplete && summary.evidenceRecorded == 1 && summary.usersChecked == 0)
         #expect((summary.coveredFrom, summary.coveredUntil) == ("2026-08-23T06:00:00Z", "2026-11-21T06:00:00Z"))
         #expect(registry["id-old"]?.lastSignInAt == date("2026-11-01T00:00:00Z"))
         #expect(try await ledger.evidence(userId: "id-later", .signIn) == date("2026-11-02T00:00:00Z"), "a user not yet registered")
-        #expect(queue.bodies.isEmpty)
+        #expect(alerts.bodies.isEmpty)
     }
 
     @Test func evidenceReadBeforeAUserWasRegisteredClearsTheUserLater() async throws {
@@ -271,8 +272,8 @@ struct AlertBody: Decodable {
             user("id-changed", "changed", created: "2025-01-01T00:00:00Z", password: "2026-06-01T00:00:00Z"),
         ])
         let activity = FakeActivity(passwordChanges: [UserActivity(userId: "id-changed", userName: nil, time: date("2026-11-01T00:00:00Z"))])
-        let queue = RecordingQueue()
-        let monitor = try makeMonitor(.passwordExpiry, registry: registry, activity: activity, queue: queue, environment: ["EXCLUDED_USERS": " break-glass , nobody"])
+        let alerts = RecordingAlerts()
+        let monitor = try makeMonitor(.passwordExpiry, registry: registry, activity: activity, alerts: alerts, environment: ["EXCLUDED_USERS": " break-glass , nobody"])
 
         let summary = try await monitor.run(MonitorRequest(), deadline: nil)
 
@@ -283,8 +284,8 @@ struct AlertBody: Decodable {
         #expect(summary.warning == 0)
         #expect(summary.evidenceRecorded == 1)
         #expect(registry["id-changed"]?.lastPasswordChangeAt == date("2026-11-01T00:00:00Z"))
-        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(queue.bodies.first).utf8))
-        #expect(queue.bodies.count == 1)
+        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(alerts.bodies.first).utf8))
+        #expect(alerts.bodies.count == 1)
         #expect(body.users.map(\.userName) == ["old"])
         #expect(body.users[0].status == "EXPIRED")
         #expect(body.users[0].lastEventAt == "2025-01-01T00:00:00Z")
@@ -311,12 +312,12 @@ struct AlertBody: Decodable {
             IdentityStoreUser(userId: "id-silent", userName: "silent"),
             IdentityStoreUser(userId: "id-fresh", userName: "fresh", userStatus: "DISABLED"),
         ])
-        let queue = RecordingQueue()
+        let alerts = RecordingAlerts()
 
-        let summary = try await makeMonitor(.inactivity, registry: registry, queue: queue, directory: directory).run(MonitorRequest(), deadline: nil)
+        let summary = try await makeMonitor(.inactivity, registry: registry, alerts: alerts, directory: directory).run(MonitorRequest(), deadline: nil)
 
         #expect((summary.usersChecked, summary.expired, summary.disabled, summary.gone) == (405, 2, 1, 1))
-        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(queue.bodies.first).utf8))
+        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(alerts.bodies.first).utf8))
         #expect(body.users.map(\.userName) == ["active", "silent"], "a store that reports no status leaves the user judged")
         #expect(directory.log.all == ["DescribeUser", "DescribeUser", "DescribeUser", "DescribeUser"], "only the four flagged users are looked up")
     }
@@ -340,11 +341,11 @@ struct AlertBody: Decodable {
         unrecorded.identityStoreId = ""
         var foreign = user("id-foreign", "foreign", created: "2025-01-01T00:00:00Z")
         foreign.identityStoreId = "d-9999999999"
-        let queue = RecordingQueue()
-        let summary = try await makeMonitor(.inactivity, registry: InMemoryRegistry([unrecorded, foreign]), queue: queue)
+        let alerts = RecordingAlerts()
+        let summary = try await makeMonitor(.inactivity, registry: InMemoryRegistry([unrecorded, foreign]), alerts: alerts)
             .run(MonitorRequest(), deadline: nil)
         #expect((summary.usersChecked, summary.expired, summary.otherStore) == (1, 1, 1))
-        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(queue.bodies.first).utf8))
+        let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(alerts.bodies.first).utf8))
         #expect(body.users.map(\.userId) == ["id-imported"])
     }
 
@@ -359,21 +360,21 @@ struct AlertBody: Decodable {
     @Test func dryRunSendsAndWritesNothing() async throws {
         let registry = InMemoryRegistry([user("id-1", "one", created: "2025-01-01T00:00:00Z")])
         let activity = FakeActivity(signIns: [UserActivity(userId: "id-1", userName: nil, time: date("2025-08-01T00:00:00Z"))])
-        let queue = RecordingQueue()
-        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, queue: queue)
+        let alerts = RecordingAlerts()
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, alerts: alerts)
             .run(MonitorRequest(dryRun: true), deadline: nil)
         #expect(summary.expired == 1)
         #expect(summary.messagesSent == 0)
-        #expect(queue.bodies.isEmpty)
+        #expect(alerts.bodies.isEmpty)
         #expect(registry["id-1"]?.lastSignInAt == nil)
     }
 
     @Test func nothingIsSentWhenNobodyIsFlagged() async throws {
         let registry = InMemoryRegistry([user("id-1", "one", created: "2026-11-01T00:00:00Z")])
-        let queue = RecordingQueue()
-        let summary = try await makeMonitor(.inactivity, registry: registry, queue: queue).run(MonitorRequest(), deadline: nil)
+        let alerts = RecordingAlerts()
+        let summary = try await makeMonitor(.inactivity, registry: registry, alerts: alerts).run(MonitorRequest(), deadline: nil)
         #expect(summary.messagesSent == 0)
-        #expect(queue.bodies.isEmpty)
+        #expect(alerts.bodies.isEmpty)
     }
 
     @Test func asOfMovesTheEvaluation() async throws {
@@ -386,18 +387,66 @@ struct AlertBody: Decodable {
 
     @Test func largeAlertsSplitIntoPartsUnder256KiBSortedByUserName() async throws {
         let users = (0..<6000).map { user(String(format: "id-%05d", $0), String(format: "user-%05d-with-a-longish-name@example.com", 5999 - $0)) }
-        let queue = RecordingQueue()
-        _ = try await makeMonitor(.inactivity, registry: InMemoryRegistry(users), queue: queue).run(MonitorRequest(), deadline: nil)
+        let alerts = RecordingAlerts()
+        _ = try await makeMonitor(.inactivity, registry: InMemoryRegistry(users), alerts: alerts).run(MonitorRequest(), deadline: nil)
 
-        #expect(queue.bodies.count > 1)
-        let bodies = try queue.bodies.map { try JSONDecoder().decode(AlertBody.self, from: Data($0.utf8)) }
-        #expect(queue.bodies.allSatisfy { $0.utf8.count <= 262_144 })
+        #expect(alerts.bodies.count > 1)
+        let bodies = try alerts.bodies.map { try JSONDecoder().decode(AlertBody.self, from: Data($0.utf8)) }
+        #expect(alerts.bodies.allSatisfy { $0.utf8.count <= 262_144 })
         #expect(bodies.map(\.part) == Array(1...bodies.count))
         #expect(bodies.allSatisfy { $0.parts == bodies.count })
         let names = bodies.flatMap { $0.users.map(\.userName) }
         #expect(names.count == 6000)
         #expect(names == names.sorted())
-        #expect(queue.bodies[0].contains(#""lastEventAt":null"#), "unknown dates are written as null, not left out")
+        #expect(alerts.bodies[0].contains(#""lastEventAt":null"#), "unknown dates are written as null, not left out")
+        let parts = bodies.count
+        #expect(alerts.subjects == (1...parts).map { "PCI DSS 8.2.6: 6000 users inactive 90+ days (part \($0) of \(parts))" })
+    }
+
+    @Test func subjectsCountTheFlaggedUsersOfEachKind() {
+        #expect(AlertMessage.subject(control: .inactivity, expired: 3, warning: 2, thresholdDays: 90)
+            == "PCI DSS 8.2.6: 3 users inactive 90+ days, 2 users close to it")
+        #expect(AlertMessage.subject(control: .passwordExpiry, expired: 1, warning: 0, thresholdDays: 60)
+            == "PCI DSS 8.3.9: 1 user with a password 60+ days old")
+        #expect(AlertMessage.subject(control: .passwordExpiry, expired: 0, warning: 1, thresholdDays: 90) == "PCI DSS 8.3.9: 1 user close to it")
+    }
+}
+
+@Suite struct FindingTests {
+    let expired = user("id-a", "alpha", created: "2026-01-01T00:00:00Z")
+    let warning = user("id-b", "bravo", created: "2026-01-01T00:00:00Z", signIn: "2026-08-20T00:00:00Z")
+    let compliant = user("id-c", "charlie", created: "2026-01-01T00:00:00Z", signIn: "2026-11-01T00:00:00Z")
+
+    @Test func eachFlaggedUserKeepsOneFindingThatPassesAndArchivesOnceTheUserIsNoLongerFlagged() async throws {
+        let registry = InMemoryRegistry([expired, warning, compliant])
+        let findings = InMemoryFindings()
+        let monitor = try makeMonitor(.inactivity, registry: registry, findings: findings)
+
+        let first = try await monitor.run(MonitorRequest(asOf: date("2026-11-15T06:00:00Z")), deadline: nil)
+        #expect((first.findingsOpen, first.findingsArchived) == (2, 0))
+        let raised = try #require(findings.imports.withLock { $0.last }).sorted { $0.userId < $1.userId }
+        #expect(raised.map(\.userId) == ["id-a", "id-b"])
+        #expect(raised.map(\.standing) == [.failed, .warning])
+        #expect(raised.allSatisfy { $0.firstSeen == date("2026-11-15T06:00:00Z") && $0.control == .inactivity })
+
+        _ = try await registry.recordEvidence(userId: "id-a", .signIn, at: date("2026-11-16T09:00:00Z"), updatedAt: date("2026-11-16T09:00:00Z"))
+        let second = try await monitor.run(MonitorRequest(asOf: date("2026-11-17T06:00:00Z")), deadline: nil)
+        #expect((second.findingsOpen, second.findingsArchived) == (1, 1))
+        let updated = try #require(findings.imports.withLock { $0.last })
+        #expect(updated.map(\.userId) == ["id-b", "id-a"])
+        #expect(updated.map(\.standing) == [.warning, .passed])
+        #expect(updated.allSatisfy { $0.firstSeen == date("2026-11-15T06:00:00Z") }, "the first raising is kept")
+
+        let third = try await monitor.run(MonitorRequest(asOf: date("2026-11-18T06:00:00Z")), deadline: nil)
+        #expect((third.findingsOpen, third.findingsArchived) == (1, 0), "an archived finding is not archived again")
+    }
+
+    @Test func aDryRunImportsNothing() async throws {
+        let findings = InMemoryFindings()
+        let summary = try await makeMonitor(.inactivity, registry: InMemoryRegistry([expired]), findings: findings)
+            .run(MonitorRequest(dryRun: true), deadline: nil)
+        #expect(summary.expired == 1)
+        #expect(findings.imports.withLock { $0.isEmpty })
     }
 }
 

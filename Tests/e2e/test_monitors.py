@@ -27,6 +27,7 @@ from conftest import (
     new_table,
     parse_iso,
     policy_values,
+    render_policy,
     rig,
     run_function,
     sqs_batch,
@@ -343,8 +344,9 @@ def monitor_environment(rig_path, state, sso, product: str, table: str, queue: t
                         **variables) -> dict:
     """The monitor's own credentials and variables; a new, empty ledger unless `ledger` names one."""
     ledger = ledger or new_ledger(rig_path)
+    topic = {"alert_topic_arn": variables["ALERT_TOPIC_ARN"]} if "ALERT_TOPIC_ARN" in variables else {}
     values = policy_values(state, sso, registry_table=table, activity_table=ledger, alert_queue_arn=queue[1],
-                           event_data_store=LAKE_STORE)
+                           event_data_store=LAKE_STORE, **topic)
     credentials = function_credentials(rig_path, product, values)
     return function_environment(state, credentials, REGISTRY_TABLE=table, ACTIVITY_TABLE=ledger,
                                 IDENTITY_STORE_ID=sso["identityStoreId"], ALERT_QUEUE_URL=queue[0], **variables)
@@ -719,3 +721,111 @@ def test_evidence_as_it_happens_moves_dates_later_once_and_fails_only_bad_messag
     role = ledger_items(state, ledger)[(bo.user_id, "role#210987654321#ReadOnly")]
     assert role["LastSignInAt"] == iso(now - 3 * DAY)
     assert not [key for key in ledger_items(state, ledger) if key[0] == stranger]
+
+
+# --- alerts where people look: Security Hub findings and the alert topic --------------------------
+
+
+def findings_of(state, users) -> dict[str, list[dict]]:
+    """Every Security Hub finding of `users`, by user id, as rig-admin."""
+    hub, found = rig.client(state, "securityhub"), {}
+    for page in hub.get_paginator("get_findings").paginate(
+            Filters={"GeneratorId": [{"Value": "idc-compliance/USER_INACTIVITY", "Comparison": "EQUALS"}]}):
+        for finding in page["Findings"]:
+            found.setdefault(finding["ProductFields"]["UserId"], []).append(finding)
+    return {person.user_id: found.get(person.user_id, []) for person in users}
+
+
+def findings_setup(rig_path, state, sso, seed: int, **variables):
+    """Security Hub enabled; an expired, a warning and a compliant user; the monitor's environment."""
+    rig.client(state, "securityhub").enable_security_hub()
+    now = utc_now()
+    b = Builder(state, sso, now, seed=seed)
+    expired = b.person(unique("expired") + "@example.com", "console", now - 200 * DAY)
+    warning = b.person(unique("warning") + "@example.com", "console", now - 200 * DAY, signin=now - 80 * DAY)
+    compliant = b.person(unique("compliant") + "@example.com", "console", now - 200 * DAY, signin=now - 10 * DAY)
+    clear_cloudtrail(state)
+    table, queue = new_table(rig_path, Organisation(b.store_id, now, b.people, [], "").items()), new_queue(state)
+    environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue, FINDINGS="securityhub", **variables)
+    return b, (expired, warning, compliant), environment, queue
+
+
+def test_findings_keep_one_per_flagged_user_and_archive_the_one_fixed_by_a_sign_in(rig_path, state, sso):
+    b, (expired, warning, compliant), environment, _ = findings_setup(rig_path, state, sso, seed=11)
+    account = state["accountId"]
+
+    invocation, started, _ = run_monitor(INACTIVITY, SCHEDULED_EVENT, environment)
+    assert (invocation.response["findingsOpen"], invocation.response["findingsArchived"]) == (2, 0)
+    found = findings_of(state, (expired, warning, compliant))
+    assert [len(found[p.user_id]) for p in (expired, warning, compliant)] == [1, 1, 0]
+    first = {p.user_id: found[p.user_id][0] for p in (expired, warning)}
+    for person, status, severity in ((expired, "FAILED", "HIGH"), (warning, "WARNING", "MEDIUM")):
+        finding = first[person.user_id]
+        assert finding["Id"] == f"idc-compliance/{b.store_id}/USER_INACTIVITY/{person.user_id}"
+        assert finding["ProductArn"] == f"arn:aws:securityhub:{state['region']}:{account}:product/{account}/default"
+        assert (finding["GeneratorId"], finding["AwsAccountId"], finding["RecordState"]) == \
+            ("idc-compliance/USER_INACTIVITY", account, "ACTIVE")
+        assert finding["Compliance"] == {"Status": status, "RelatedRequirements": ["PCI DSS 8.2.6"]}
+        assert finding["Severity"]["Label"] == severity
+        assert finding["ProductFields"]["UserName"] == person.user_name
+    assert first[expired.user_id]["ProductFields"]["DaysSince"] == "200"
+    assert first[warning.user_id]["ProductFields"]["DaysSince"] == "80"
+
+    # The expired user signs in; the next run archives exactly that finding and updates the other.
+    result = run_function(INACTIVITY, [eventbridge(ct.sign_in(expired.user_id, None, utc_now() - SECOND, b.arn))], environment)
+    assert result.invocations[0].response == {"recorded": 1, "unchanged": 0, "ignored": 0}
+    invocation, _, _ = run_monitor(INACTIVITY, SCHEDULED_EVENT, environment)
+    assert (invocation.response["findingsOpen"], invocation.response["findingsArchived"]) == (1, 1)
+    found = findings_of(state, (expired, warning, compliant))
+    assert [len(found[p.user_id]) for p in (expired, warning, compliant)] == [1, 1, 0], "updated, never duplicated"
+    fixed, still = found[expired.user_id][0], found[warning.user_id][0]
+    assert (fixed["Compliance"]["Status"], fixed["RecordState"]) == ("PASSED", "ARCHIVED")
+    assert fixed["CreatedAt"] == first[expired.user_id]["CreatedAt"], "one history per user: the first raising stays"
+    assert (still["Compliance"]["Status"], still["RecordState"]) == ("WARNING", "ACTIVE")
+    assert still["CreatedAt"] == first[warning.user_id]["CreatedAt"] and still["UpdatedAt"] > first[warning.user_id]["UpdatedAt"]
+
+
+def test_a_dry_run_imports_no_finding(rig_path, state, sso):
+    _, people, environment, _ = findings_setup(rig_path, state, sso, seed=12)
+    invocation, _, _ = run_monitor(INACTIVITY, {"dryRun": True}, environment)
+    assert (invocation.response["expired"], invocation.response["warning"]) == (1, 1)
+    assert all(found == [] for found in findings_of(state, people).values())
+
+
+def test_without_permission_to_import_the_run_fails_with_the_aws_error_code(rig_path, state, sso):
+    _, _, environment, queue = findings_setup(rig_path, state, sso, seed=13)
+    policy = render_policy(INACTIVITY, policy_values(state, sso, registry_table=environment["REGISTRY_TABLE"],
+                                                     activity_table=environment["ACTIVITY_TABLE"], alert_queue_arn=queue[1]))
+    policy["Statement"] = [one for one in policy["Statement"] if one["Sid"] != "KeepFindings"]
+    credentials = rig.call(rig_path, "create_function_user", name=unique(INACTIVITY), policy=policy)
+    denied = {**environment, "AWS_ACCESS_KEY_ID": credentials["accessKeyId"], "AWS_SECRET_ACCESS_KEY": credentials["secretAccessKey"]}
+    result = run_function(INACTIVITY, [SCHEDULED_EVENT], denied)
+    invocation = result.invocations[0]
+    assert invocation.status == "error"
+    assert "SECURITYHUB GetFindings failed: AccessDenied" in invocation.error["errorMessage"]
+
+
+def test_the_alert_topic_gets_every_alert_the_queue_gets_with_a_subject(rig_path, state, sso):
+    now = utc_now()
+    b = Builder(state, sso, now, seed=14)
+    for number in range(1300):  # long names: the alert takes several messages
+        b.person(f"topic.{number:04d}.{'y' * 90}@example.com", "console", now - 150 * DAY)
+    clear_cloudtrail(state)
+    table = new_table(rig_path, Organisation(b.store_id, now, b.people, [], "").items())
+    sns, sqs = rig.client(state, "sns"), rig.client(state, "sqs")
+    topic = sns.create_topic(Name=unique("alert-topic"))["TopicArn"]
+    inbox_url, inbox_arn = new_queue(state)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    queue = new_queue(state)
+    environment = monitor_environment(rig_path, state, sso, INACTIVITY, table, queue, ALERT_TOPIC_ARN=topic)
+
+    invocation, _, _ = run_monitor(INACTIVITY, SCHEDULED_EVENT, environment)
+
+    queued = drain(state, queue[0])
+    published = [json.loads(body) for body in drain(state, inbox_url)]
+    assert invocation.response["messagesSent"] == len(queued) == len(published) > 1
+    assert sorted(note["Message"] for note in published) == sorted(queued)
+    parts = len(queued)
+    assert sorted(note["Subject"] for note in published) == sorted(
+        f"PCI DSS 8.2.6: 1300 users inactive 90+ days (part {n} of {parts})" for n in range(1, parts + 1))
+    sqs.delete_queue(QueueUrl=inbox_url)

@@ -25,7 +25,7 @@ MEMBER = re.compile(r"(\w+|\))?\s*\.\s*(\w+)\s*(\()?")
 BARE_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
 TYPED_NAME = re.compile(r"\b(\w+)\s*:\s*(?:inout\s+)?(?:@\w+\s+)*(?:any\s+|some\s+)?([A-Z]\w*)")
 CONSTRUCTED = re.compile(r"\b(?:let|var)\s+(\w+)\s*=\s*(?:try\s+)?(?:await\s+)?([A-Z]\w*)\s*\(")
-OPERATION = re.compile(r'client\.(?:json|rest)\(\s*\.(\w+)\s*,\s*"(\w+)"')
+OPERATION = re.compile(r'client\.(?:json|rest|restJSON|query)\(\s*\.(\w+)\s*,\s*"(\w+)"')
 ENTRY_CALL = re.compile(r"\bFunctions\.(\w+)\(")
 SWIFT_KEYWORDS = {"case", "return", "try", "await", "in", "throw", "else", "if", "guard", "where", "let", "var", "is", "as"}
 

@@ -35,7 +35,7 @@ LIFECYCLE_SOURCES = {"sso-directory.amazonaws.com", "identitystore.amazonaws.com
 POLICY_PLACEHOLDERS = {
     "partition", "region", "account_id", "identity_store_arn", "instance_arn", "sso_instance_id", "registry_table_arn",
     "activity_table_arn",
-    "alert_queue_arn",
+    "alert_queue_arn", "alert_topic_arn",
     "report_bucket_arn", "report_prefix", "event_data_store_arn", "registry_kms_key_arn", "alert_kms_key_arn",
     "report_kms_key_arn",
 }
@@ -128,7 +128,8 @@ def hcl_string_literals(expression: str, function: str) -> list[str]:
 # --- reading the Swift --------------------------------------------------------------------------
 
 STANDARD_VARIABLES = re.compile(r"^(AWS_.*|_X_AMZN_TRACE_ID|HOME)$")  # HOME: ~/.aws/credentials, as the SDKs
-READER_CALL = re.compile(r'reader\.(?:required|optional|httpURL|list)\("([A-Z0-9_]+)"\)|reader\.integer\("([A-Z0-9_]+)"')
+# Any EnvironmentReader method given a variable's name: required, optional, integer, snsTopicArn…
+READER_CALL = re.compile(r'reader\.\w+\("([A-Z0-9_]+)"')
 
 
 def swift_sources() -> list[Path]:
@@ -186,7 +187,7 @@ def threshold_variables() -> dict[str, str]:
 
 def variables_read_by(type_name: str, control: str | None, seen: frozenset = frozenset()) -> set[str]:
     body = type_body(type_name)
-    names = {a or b for a, b in READER_CALL.findall(body)}
+    names = set(READER_CALL.findall(body))
     if "reader.identityStoreId()" in body:
         names.add("IDENTITY_STORE_ID")
     if "control.thresholdVariable" in body:
@@ -222,7 +223,7 @@ def swift_environment_scanned() -> set[str]:
     names: set[str] = set()
     for path in swift_sources():
         text = strip_comments(path.read_text())
-        names |= {a or b for a, b in READER_CALL.findall(text)}
+        names |= set(READER_CALL.findall(text))
         if re.search(r"\bidentityStoreId\(\)", text):
             names.add("IDENTITY_STORE_ID")
         names |= set(re.findall(r'environment\["([A-Za-z0-9_]+)"\]', text))
@@ -596,7 +597,7 @@ def test_terraform_validation_rejects_what_eventbridge_rejects(name):
 # --- IAM ----------------------------------------------------------------------------------------
 
 IAM_PREFIX = {"DYNAMODB": "dynamodb", "SQS": "sqs", "S3": "s3", "IDENTITYSTORE": "identitystore", "SSO_ADMIN": "sso",
-              "CLOUDTRAIL": "cloudtrail", "ORGANIZATIONS": "organizations"}
+              "CLOUDTRAIL": "cloudtrail", "ORGANIZATIONS": "organizations", "SECURITYHUB": "securityhub", "SNS": "sns"}
 # Operations authorised under another action's name.
 AUTHORISED_AS = {"sqs:SendMessageBatch": "sqs:SendMessage"}
 # Actions that take no resource-level permission: "*" is the only resource they accept.
@@ -624,8 +625,8 @@ def client_operations() -> set[str]:
     actions = set()
     for path in sorted((SOURCES / "AWSClient" / "Services").glob("*.swift")):
         text = path.read_text()
-        for kind, case, operation in re.findall(r'client\.(json|rest)\(\s*\.(\w+)\s*,\s*"(\w+)"', text):
-            assert kind == "json" or case == "s3", f"{path.name}: REST call to {case}"
+        for kind, case, operation in re.findall(r'client\.(json|rest|restJSON|query)\(\s*\.(\w+)\s*,\s*"(\w+)"', text):
+            assert kind != "rest" or case == "s3", f"{path.name}: REST call to {case}"
             actions.add(iam_action(case, operation))
     return actions
 

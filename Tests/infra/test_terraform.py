@@ -60,6 +60,9 @@ SETTINGS = {
     "memory_mb": {"credential_report": 512},
     "timeout_seconds": {"inactivity_monitor": 700},
     "alarm_email_addresses": ["secops@example.com"],
+    "securityhub_findings": True,
+    "create_alert_topic": True,
+    "alert_email_addresses": ["compliance-oncall@example.com"],
 }
 PLAN_TIMEOUT_SECONDS = 300
 APPLY_TIMEOUT_SECONDS = 600
@@ -246,7 +249,9 @@ def deployed_resources(state: dict) -> dict:
     alert_queue_url = sqs.get_queue_url(QueueName=f"{PREFIX}-alerts")["QueueUrl"]
     keys = {name: kms.describe_key(KeyId=f"alias/{PREFIX}-{name}")["KeyMetadata"]["Arn"]
             for name in ("registry", "alerts", "reports", "operations")}
+    topics = [t["TopicArn"] for t in aws(state, "sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{PREFIX}-alert-topic")]
     return {
+        "alert_topic_arn": topics[0] if len(topics) == 1 else None,
         "alert_queue_url": alert_queue_url,
         "alert_queue_arn": sqs.get_queue_attributes(QueueUrl=alert_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"],
         "report_bucket": f"{PREFIX}-reports-{account}-{region}",
@@ -262,7 +267,8 @@ def expected_environment(product: str, state: dict, resources: dict) -> dict[str
     registry = {"REGISTRY_TABLE": resources["registry_table"], **store}
     monitor = {**registry, "ACTIVITY_TABLE": resources["activity_table"], "ALERT_QUEUE_URL": resources["alert_queue_url"],
                "WARNING_DAYS": "7",
-               "EXCLUDED_USERS": "breakglass-admin,breakglass-two", "ACTIVITY_SOURCE": "lookup-events"}
+               "EXCLUDED_USERS": "breakglass-admin,breakglass-two", "ACTIVITY_SOURCE": "lookup-events",
+               "FINDINGS": "securityhub", "ALERT_TOPIC_ARN": resources["alert_topic_arn"]}
     return {
         "registry-writer": registry,
         "registry-cleaner": {**registry, "RECONCILE_MAX_REMOVE_PERCENT": "5"},
@@ -315,7 +321,8 @@ def test_each_role_holds_its_policy_rendered_with_the_real_arns(product, deploye
         "instance_arn": deployed["sso"]["instanceArn"], "sso_instance_id": deployed["sso"]["instanceArn"].split("/")[-1],
         "registry_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources['registry_table']}",
         "activity_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources['activity_table']}",
-        "alert_queue_arn": resources["alert_queue_arn"], "report_bucket_arn": f"arn:aws:s3:::{resources['report_bucket']}",
+        "alert_queue_arn": resources["alert_queue_arn"], "alert_topic_arn": resources["alert_topic_arn"],
+        "report_bucket_arn": f"arn:aws:s3:::{resources['report_bucket']}",
         "report_prefix": SETTINGS["report_prefix"],
         "event_data_store_arn": f"arn:aws:cloudtrail:{region}:{account}:eventdatastore/none",
         "registry_kms_key_arn": keys["registry"], "alert_kms_key_arn": keys["alerts"], "report_kms_key_arn": keys["reports"],
@@ -325,6 +332,24 @@ def test_each_role_holds_its_policy_rendered_with_the_real_arns(product, deploye
     expected["Statement"] = [one for one in expected["Statement"] if one.get("Sid") != "QueryCloudTrailLake"]
     document = aws(deployed, "iam").get_role_policy(RoleName=f"{PREFIX}-{product}", PolicyName="least-privilege")["PolicyDocument"]
     assert document == expected
+
+
+def test_the_alert_topic_is_encrypted_published_to_by_the_monitors_only_and_mails_its_subscribers(deployed):
+    resources = deployed_resources(deployed)
+    topic = resources["alert_topic_arn"]
+    assert topic, f"no {PREFIX}-alert-topic"
+    sns = aws(deployed, "sns")
+    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert attributes["KmsMasterKeyId"] == resources["keys"]["alerts"]
+    statements = {one["Sid"]: one for one in json.loads(attributes["Policy"])["Statement"]}
+    account = deployed["accountId"]
+    monitors = sorted(f"arn:aws:iam::{account}:role/{PREFIX}-{m}" for m in ("password-expiry-monitor", "inactivity-monitor"))
+    assert sorted(statements["MonitorsPublishAlerts"]["Principal"]["AWS"]) == monitors
+    assert statements["MonitorsPublishAlerts"]["Action"] == "sns:Publish"
+    assert statements["NobodyElsePublishesAlerts"]["Effect"] == "Deny"
+    assert sorted(statements["NobodyElsePublishesAlerts"]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) == monitors
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(one["Protocol"], one["Endpoint"]) for one in subscriptions] == [("email", "compliance-oncall@example.com")]
 
 
 def rule(state: dict, name: str) -> tuple[dict, list[dict]]:

@@ -446,6 +446,67 @@ def run_cli(*args: str) -> str:
     return done.stdout
 
 
+# --- Security Hub (the monitors' findings) ------------------------------------------------------
+
+
+def asff(state: dict, finding_id: str, generator: str = "idc-compliance/USER_INACTIVITY", status: str = "FAILED",
+         record_state: str = "ACTIVE", **extra) -> dict:
+    account = state["accountId"]
+    return {"SchemaVersion": "2018-10-08", "Id": finding_id, "GeneratorId": generator, "AwsAccountId": account,
+            "ProductArn": f"arn:aws:securityhub:us-east-1:{account}:product/{account}/default",
+            "Types": ["Software and Configuration Checks/Industry and Regulatory Standards/PCI-DSS"],
+            "CreatedAt": "2026-11-01T00:00:00Z", "UpdatedAt": "2026-11-01T00:00:00Z", "Severity": {"Label": "HIGH"},
+            "Title": "t", "Description": "d", "Resources": [{"Type": "Other", "Id": finding_id}],
+            "Compliance": {"Status": status}, "RecordState": record_state, **extra}
+
+
+def test_security_hub_refuses_findings_until_enabled_then_checks_and_replaces_them(running):
+    _, state = running
+    hub = rig.client(state, "securityhub")
+    refused = hub.batch_import_findings(Findings=[asff(state, "f-off")])
+    assert (refused["FailedCount"], refused["FailedFindings"][0]["ErrorCode"]) == (1, "InvalidAccess")
+    with pytest.raises(ClientError) as raised:
+        hub.get_findings()
+    assert wire_error(raised) == (401, "InvalidAccessException")
+
+    hub.enable_security_hub()
+    incomplete = {**asff(state, "f-bad"), "Title": ""}
+    answer = hub.batch_import_findings(Findings=[asff(state, "f-1", ProductFields={"DaysSince": "95"}), incomplete])
+    assert answer["SuccessCount"] == 1
+    assert [(f["Id"], f["ErrorCode"]) for f in answer["FailedFindings"]] == [("f-bad", "InvalidInput")]
+    assert "Title" in answer["FailedFindings"][0]["ErrorMessage"]
+    with pytest.raises(ClientError) as raised:
+        hub.batch_import_findings(Findings=[asff(state, f"f-{n}") for n in range(101)])
+    assert wire_error(raised)[1] == "InvalidInputException"
+
+    hub.batch_import_findings(Findings=[asff(state, "f-1", status="PASSED", record_state="ARCHIVED")])
+    stored = [f for f in hub.get_findings()["Findings"] if f["Id"] == "f-1"]
+    assert len(stored) == 1, "a re-import with the same Id updates, never duplicates"
+    assert (stored[0]["Compliance"]["Status"], stored[0]["RecordState"]) == ("PASSED", "ARCHIVED")
+    assert "ProductFields" not in stored[0], "the provider's fields are replaced, not merged"
+
+
+def test_security_hub_get_findings_applies_string_filters_and_pages(running):
+    _, state = running
+    hub = rig.client(state, "securityhub")
+    hub.enable_security_hub()
+    findings = [asff(state, f"flt/a/{n:03}") for n in range(130)] + [
+        asff(state, "flt/b/1"), asff(state, "flt/a/passed", status="PASSED"),
+        asff(state, "flt/a/other", generator="idc-compliance/PASSWORD_EXPIRY")]
+    for start in range(0, len(findings), 100):
+        assert hub.batch_import_findings(Findings=findings[start:start + 100])["FailedCount"] == 0
+    filters = {"Id": [{"Value": "flt/a/", "Comparison": "PREFIX"}],
+               "GeneratorId": [{"Value": "idc-compliance/USER_INACTIVITY", "Comparison": "EQUALS"}],
+               "ComplianceStatus": [{"Value": "PASSED", "Comparison": "NOT_EQUALS"}],
+               "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}]}
+    pages = list(hub.get_paginator("get_findings").paginate(Filters=filters, MaxResults=100))
+    assert [len(p["Findings"]) for p in pages] == [100, 30]
+    assert sorted(f["Id"] for p in pages for f in p["Findings"]) == [f"flt/a/{n:03}" for n in range(130)]
+    with pytest.raises(ClientError) as raised:
+        hub.get_findings(Filters={"SeverityLabel": [{"Value": "HIGH", "Comparison": "EQUALS"}]})
+    assert wire_error(raised)[1] == "InvalidInputException", "a filter the rig does not apply is refused, not ignored"
+
+
 def test_cli_call_and_env(running):
     path, state = running
     table = json.loads(run_cli("call", "create_table", "--state", str(path), "--args", '{"name": "cli-table"}'))

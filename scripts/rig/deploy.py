@@ -46,7 +46,7 @@ def render_policy(product: str, values: dict[str, str]) -> dict:
 
 def policy_values(state: dict, sso: dict, **resources: str) -> dict[str, str]:
     """The templates' values for the rig's account; `resources` names the test's own
-    (registry_table, activity_table, alert_queue_arn, report_bucket, report_prefix, event_data_store)."""
+    (registry_table, activity_table, alert_queue_arn, alert_topic_arn, report_bucket, report_prefix, event_data_store)."""
     account, region = state["accountId"], state["region"]
     key = f"arn:aws:kms:{region}:{account}:key/00000000-0000-0000-0000-000000000000"
     return {
@@ -59,6 +59,7 @@ def policy_values(state: dict, sso: dict, **resources: str) -> dict[str, str]:
         "registry_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources.get('registry_table', 'none')}",
         "activity_table_arn": f"arn:aws:dynamodb:{region}:{account}:table/{resources.get('activity_table', 'none')}",
         "alert_queue_arn": resources.get("alert_queue_arn", f"arn:aws:sqs:{region}:{account}:none"),
+        "alert_topic_arn": resources.get("alert_topic_arn", f"arn:aws:sns:{region}:{account}:none"),
         "report_bucket_arn": f"arn:aws:s3:::{resources.get('report_bucket', 'none')}",
         "report_prefix": resources.get("report_prefix", "credential_reports/"),
         "event_data_store_arn": f"arn:aws:cloudtrail:{region}:{account}:eventdatastore/{resources.get('event_data_store', 'none')}",

@@ -13,10 +13,24 @@ What the functions need (the first three are the ones moto is known for):
   ListUsers since November 2025) nor ExternalIds (set by SCIM only, which moto lacks): both are
   answered from per-user extras, which the rig sets (`set_user_extras`; POST /_rig/user-status).
 
+What the monitors' Security Hub findings need (FINDINGS=securityhub):
+- GetFindings ignores its Filters and answers every finding: the string filters the monitors use
+  (EQUALS, NOT_EQUALS, PREFIX on ProductArn, GeneratorId, Id, RecordState, ComplianceStatus,
+  AwsAccountId) are applied; any other filter is refused rather than ignored.
+- BatchImportFindings takes any number of findings, with any fields, whether Security Hub is
+  enabled or not, and merges a re-imported finding into the old one. AWS refuses more than 100 a
+  call, fails the entries that lack a required field (InvalidInput), fails every entry while
+  Security Hub is not enabled (InvalidAccess), and replaces the finding's provider fields.
+- GetFindings answers while Security Hub is not enabled; AWS refuses (InvalidAccessException).
+
 What a Terraform apply of infra/ needs (Tests/infra/test_terraform.py applies it to the rig):
 - Signatures: a request with neither body nor form (a REST GET such as Lambda's GetLayerVersion) is
   checked as if its query or headers were its body, and a path sent percent-encoded (Lambda's
   ListTags on an ARN) is checked decoded: either way its correct signature is refused.
+- Signatures of form posts (the Query protocol: SNS Publish) are checked over moto's own
+  re-encoding of the parsed form (`+` for a space, its own escapes), not the bytes sent, so a
+  correct signature over `%20` is refused; AWS signs the bytes. The launcher hands each form
+  post's bytes to the check (`remember_form_body`).
 - SQS: RedriveAllowPolicy is stored but never returned, and asking for it by name fails; setting any
   attribute wipes the queue's Policy; RedrivePolicy comes back with other whitespace than AWS's.
 - Lambda: KMSKeyArn, DeadLetterConfig and LoggingConfig are neither stored nor returned.
@@ -26,6 +40,7 @@ They were read against moto 5.2.1 only, so another version is refused.
 from __future__ import annotations
 
 import json
+import threading
 
 MOTO_VERSION = "5.2.1"
 # Each sso-admin list answers at most this many items a page: AWS's maximum MaxResults, and the
@@ -239,6 +254,15 @@ def _patch_batch_actions() -> None:
     IAMRequestBase.__init__ = __init__
 
 
+# The bytes of the form post this server thread is answering (moto's threaded server answers one
+# request a thread), set by the launcher's middleware before moto parses the form.
+_FORM_BODY = threading.local()
+
+
+def remember_form_body(body: bytes | None) -> None:
+    _FORM_BODY.value = body
+
+
 def _patch_signature_of_bodiless_requests() -> None:
     """moto/core/responses.py `setup_class` fills `self.data` with the query, else the form, else
     the request's headers, and moto/iam/access_control.py `_create_aws_request` signs
@@ -252,8 +276,11 @@ def _patch_signature_of_bodiless_requests() -> None:
     def _create_aws_request(self):
         request = original_create(self)
         content_type = next((value for name, value in self._headers.items() if name.lower() == "content-type"), "")
-        if not self._body and not content_type.startswith("application/x-www-form-urlencoded"):
+        form_post = content_type.startswith("application/x-www-form-urlencoded")
+        if not self._body and not form_post:
             request.data = b""
+        if form_post and getattr(_FORM_BODY, "value", None) is not None:
+            request.data = _FORM_BODY.value
         return request
 
     IAMRequestBase._create_aws_request = _create_aws_request
@@ -343,6 +370,7 @@ def apply_patches() -> None:
     _patch_signature_of_encoded_paths()
     _patch_sqs_attributes()
     _patch_lambda_configuration()
+    _patch_securityhub_findings()
 
 
 # --- what a Terraform apply needs: SQS queue attributes ------------------------------------------
@@ -428,3 +456,91 @@ def _patch_lambda_configuration() -> None:
     LambdaFunction.__init__ = __init__
     LambdaFunction.update_configuration = update_configuration
     LambdaFunction.get_configuration = get_configuration
+
+
+# --- the monitors' findings: Security Hub ----------------------------------------------------------
+
+SECURITYHUB_IMPORT_LIMIT = 100
+# ASFF's required attributes; Severity and Types may come in FindingProviderFields instead.
+ASFF_REQUIRED = ("SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "CreatedAt", "UpdatedAt", "Title",
+                 "Description", "Resources")
+# GetFindings string filters the rig answers: the finding's value for each.
+FINDING_FILTER_FIELDS = {
+    "ProductArn": lambda f: f.get("ProductArn"), "GeneratorId": lambda f: f.get("GeneratorId"), "Id": lambda f: f.get("Id"),
+    "RecordState": lambda f: f.get("RecordState", "ACTIVE"), "AwsAccountId": lambda f: f.get("AwsAccountId"),
+    "ComplianceStatus": lambda f: (f.get("Compliance") or {}).get("Status"),
+}
+STRING_COMPARISONS = {
+    "EQUALS": lambda value, wanted: value == wanted, "NOT_EQUALS": lambda value, wanted: value != wanted,
+    "PREFIX": lambda value, wanted: value is not None and value.startswith(wanted),
+    "PREFIX_NOT_EQUALS": lambda value, wanted: value is None or not value.startswith(wanted),
+}
+
+
+def _finding_matches(finding: dict, filters: dict) -> bool:
+    """AWS's rule: every field's filters must hold; within a field, EQUALS and PREFIX filters
+    are ORed and the negative ones ANDed."""
+    for field, conditions in filters.items():
+        value = FINDING_FILTER_FIELDS[field](finding)
+        positive = [c for c in conditions if not c["Comparison"].endswith("NOT_EQUALS")]
+        negative = [c for c in conditions if c["Comparison"].endswith("NOT_EQUALS")]
+        if positive and not any(STRING_COMPARISONS[c["Comparison"]](value, c["Value"]) for c in positive):
+            return False
+        if not all(STRING_COMPARISONS[c["Comparison"]](value, c["Value"]) for c in negative):
+            return False
+    return True
+
+
+def _patch_securityhub_findings() -> None:
+    from moto.securityhub import exceptions, models
+
+    class InvalidAccessException(exceptions.SecurityHubClientError):
+        def __init__(self, account_id: str):
+            super().__init__("InvalidAccessException", f"Account {account_id} is not subscribed to AWS Security Hub")
+
+    # moto finds an error's service, and so its HTTP status, by the module that defines it.
+    InvalidAccessException.__module__ = exceptions.__name__
+
+    def checked_filters(filters: dict | None) -> dict:
+        for field, conditions in (filters or {}).items():
+            if field not in FINDING_FILTER_FIELDS or not all(c.get("Comparison") in STRING_COMPARISONS for c in conditions):
+                raise exceptions.InvalidInputException(
+                    op="GetFindings", msg=f"the rig answers string filters on {sorted(FINDING_FILTER_FIELDS)} only, not {field}")
+        return filters or {}
+
+    def get_findings(self, filters=None, sort_criteria=None, max_results=None, next_token=None):
+        if not self.enabled:
+            raise InvalidAccessException(self.account_id)
+        wanted, size = checked_filters(filters), int(max_results or 100)
+        if not 1 <= size <= 100:
+            raise exceptions.InvalidInputException(op="GetFindings", msg="MaxResults must be a number between 1 and 100")
+        matching = [f.as_dict() for f in self.findings if _finding_matches(f.as_dict(), wanted)]
+        start = int(next_token or 0)
+        page = matching[start:start + size]
+        return page, (str(start + size) if start + size < len(matching) else None)
+
+    def batch_import_findings(self, findings):
+        if len(findings) > SECURITYHUB_IMPORT_LIMIT:
+            raise exceptions.InvalidInputException(
+                op="BatchImportFindings", msg=f"at most {SECURITYHUB_IMPORT_LIMIT} findings a request, not {len(findings)}")
+        failed = []
+        for finding in findings:
+            providers = finding.get("FindingProviderFields") or {}
+            missing = [k for k in ASFF_REQUIRED if not finding.get(k)]
+            missing += [k for k in ("Severity", "Types") if not finding.get(k) and not providers.get(k)]
+            if not self.enabled:
+                failed.append({"Id": finding.get("Id", ""), "ErrorCode": "InvalidAccess",
+                               "ErrorMessage": f"Account {self.account_id} is not subscribed to AWS Security Hub"})
+            elif missing:
+                failed.append({"Id": finding.get("Id", ""), "ErrorCode": "InvalidInput",
+                               "ErrorMessage": f"Finding is missing required attributes: {', '.join(missing)}"})
+            else:
+                existing = next((f for f in self.findings if f.id == finding["Id"]), None)
+                if existing:
+                    existing.data = dict(finding)
+                else:
+                    self.findings.append(models.Finding(finding["Id"], dict(finding)))
+        return len(failed), len(findings) - len(failed), failed
+
+    models.SecurityHubBackend.get_findings = get_findings
+    models.SecurityHubBackend.batch_import_findings = batch_import_findings

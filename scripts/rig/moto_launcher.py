@@ -33,6 +33,7 @@ under /_rig/ answer loopback clients only; see the section "scale knobs" below.
 from __future__ import annotations
 
 import argparse
+import io
 import ipaddress
 import json
 import os
@@ -42,8 +43,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
 
-from moto_corrections import MOTO_VERSION, apply_patches, record_provision_target, set_user_extras
+from moto_corrections import MOTO_VERSION, apply_patches, record_provision_target, remember_form_body, set_user_extras
 
 # --- scale knobs: latency, rate limits, request counts, fast seeding (scripts/bench) ----------
 # Added around moto, not into it: a WSGI middleware in front of moto's app, and admin routes under
@@ -92,21 +94,25 @@ def _request_service(environ: dict) -> str | None:
     return match.group(1) if match else None
 
 
-def _request_operation(environ: dict) -> str:
+def _form_body(environ: dict) -> bytes | None:
+    """A form post's bytes, read and put back for moto to read again; None for any other request
+    (or a body without a length, which is left alone)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if not length or not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _request_operation(environ: dict, form: bytes | None) -> str:
     """X-Amz-Target's operation, else the query protocol's Action (URL or form body), else the method."""
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return target.rsplit(".", 1)[-1]
-    from urllib.parse import parse_qs
-
     action = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
-    length = int(environ.get("CONTENT_LENGTH") or 0)  # a body without a length (chunked) is left alone
-    if not action and length and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        import io
-
-        body = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
-        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+    if not action and form:
+        action = parse_qs(form.decode("utf-8", "replace")).get("Action")
     return action[0] if action else environ.get("REQUEST_METHOD", "?")
 
 
@@ -151,7 +157,9 @@ class RigKnobs:
             with self.lock:
                 self.unsigned += 1
             return self.app(environ, start_response)
-        operation = _request_operation(environ)
+        form = _form_body(environ)
+        remember_form_body(form)
+        operation = _request_operation(environ, form)
         arrived = time.monotonic()
         with self.lock:
             config = self.config
