@@ -99,9 +99,6 @@ CURLcode ccurl_easy_setopt_data_callback(CURL *handle, CURLoption option,
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return api.easy_getinfo(handle, info, value);
 }
-CURLcode ccurl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
-    return api.easy_getinfo(handle, info, value);
-}
 const char *ccurl_easy_strerror(CURLcode code) { return api.easy_strerror(code); }
 
 struct curl_slist *ccurl_slist_append(struct curl_slist *list, const char *value) {

@@ -54,8 +54,3 @@ public struct LambdaInitContext: Sendable {
     public let environment: [String: String]
     public let logger: Logger
 }
-
-/// An event that arrives with no payload to speak of (`{}`), or whose content the handler ignores.
-public struct EmptyEvent: Codable, Sendable {
-    public init() {}
-}

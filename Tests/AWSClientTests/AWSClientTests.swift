@@ -352,23 +352,6 @@ let success = Reply.json(200, #"{"name":"ok"}"#)
         }
         #expect(error?.code == "AuthorizationError")
     }
-
-    @Test func dynamoDBSendsUnprocessedItemsAgainThenGivesUpNamingTheCount() async throws {
-        let unprocessed = #"{"UnprocessedItems":{"t":[{"DeleteRequest":{"Key":{"UserId":{"S":"u2"}}}}]}}"#
-        let server = try scriptedServer([.json(200, unprocessed), .json(200, "{}")])
-        let requests = (1...3).map { DynamoDBWriteRequest.delete(key: ["UserId": .string("u\($0)")]) }
-        try await DynamoDBClient(client: try makeClient(server)).batchWrite(table: "t", requests: requests)
-        #expect(server.requests.count == 2)
-        #expect(String(decoding: server.requests[1].body, as: UTF8.self).contains(#""u2""#))
-        #expect(!String(decoding: server.requests[1].body, as: UTF8.self).contains(#""u1""#))
-
-        let stuck = try scriptedServer([.json(200, unprocessed)])
-        let error = await #expect(throws: UnprocessedItemsError.self) {
-            try await DynamoDBClient(client: try makeClient(stuck), maxUnprocessedRounds: 2).batchWrite(table: "t", requests: requests)
-        }
-        #expect(error?.remaining == 1)
-        #expect(stuck.requests.count == 3, "the first send and two more rounds")
-    }
 }
 
 @Suite struct ProtocolTests {

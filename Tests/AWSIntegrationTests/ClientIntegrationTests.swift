@@ -10,7 +10,7 @@ import Testing
         let table = unique("table")
         try rig.call("create_table", ["name": table])
         let credentials = try rig.credentials(policy: [
-            allow(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:BatchWriteItem"],
+            allow(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan"],
                   [rig.arn("dynamodb", "table/\(table)")])
         ])
         let dynamoDB = DynamoDBClient(client: try rig.client(credentials))
@@ -18,7 +18,14 @@ import Testing
         // Over 1 MB, so Scan needs more than one page.
         let padding = String(repeating: "p", count: 1000)
         let items = (0..<1100).map { ["UserId": AttributeValue.string(String(format: "u%04d", $0)), "Padding": .string(padding)] }
-        try await dynamoDB.batchWrite(table: table, requests: items.map { .put($0) })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for start in stride(from: 0, to: items.count, by: 100) {
+                group.addTask {
+                    for item in items[start..<min(start + 100, items.count)] { try await dynamoDB.putItem(table: table, item: item, condition: nil) }
+                }
+            }
+            try await group.waitForAll()
+        }
         var pages = 0
         var scanned: [DynamoDBItem] = []
         for try await page in dynamoDB.scan(table: table, consistentRead: true) {
@@ -96,8 +103,6 @@ import Testing
         let members = try await identityStore.listGroupMemberships(identityStoreId: store, groupId: group).all()
         #expect(Set(members.compactMap(\.userId)) == Set(created.prefix(120).map { $0["userId"]! }))
         #expect(try await identityStore.listGroups(identityStoreId: store).all().contains { $0.groupId == group })
-        let ofMember = try await identityStore.listGroupMembershipsForMember(identityStoreId: store, userId: first["userId"]!).all()
-        #expect(ofMember.map(\.groupId) == [group])
         let missing = await #expect(throws: AWSServiceError.self) {
             try await identityStore.describeUser(identityStoreId: store, userId: "00000000-0000-0000-0000-000000000000")
         }
@@ -116,13 +121,12 @@ import Testing
              "PrincipalType": "USER", "PrincipalId": principal]
         })
         let credentials = try rig.credentials(policy: [allow([
-            "sso:ListInstances", "sso:ListPermissionSets", "sso:DescribePermissionSet", "sso:ListAccountsForProvisionedPermissionSet",
+            "sso:ListPermissionSets", "sso:DescribePermissionSet", "sso:ListAccountsForProvisionedPermissionSet",
             "sso:ListAccountAssignments", "sso:ListAccountAssignmentsForPrincipal", "organizations:ListAccounts",
         ])])
         let client = try rig.client(credentials)
         let ssoAdmin = SSOAdminClient(client: client)
 
-        #expect(try await ssoAdmin.listInstances().all().map(\.instanceArn).contains(instance))
         #expect(try await ssoAdmin.listPermissionSets(instanceArn: instance).all().contains(permissionSetArn))
         #expect(try await ssoAdmin.describePermissionSet(instanceArn: instance, permissionSetArn: permissionSetArn).description == nil)
         let provisioned = try await ssoAdmin.listAccountsForProvisionedPermissionSet(instanceArn: instance, permissionSetArn: permissionSetArn).all()
@@ -143,7 +147,7 @@ import Testing
 @Suite(.serialized) struct MessagingAndStorageIntegrationTests {
     let rig = Rig.shared
 
-    @Test func sqsSendsSinglesAndBatchesAndRefusesOtherQueues() async throws {
+    @Test func sqsSendsBatchesAndRefusesOtherQueues() async throws {
         let queueUrl = try rig.aws("sqs", "create_queue", ["QueueName": unique("alerts")])["QueueUrl"] as! String
         let otherUrl = try rig.aws("sqs", "create_queue", ["QueueName": unique("other")])["QueueUrl"] as! String
         let queueName = String(queueUrl.split(separator: "/").last!)
@@ -153,16 +157,15 @@ import Testing
         let bodies = (0..<23).map { #"{"n":\#($0)}"# }
         let ids = try await sqs.sendMessageBatch(queueUrl: queueUrl, bodies: bodies)
         #expect(ids.count == 23 && Set(ids).count == 23)
-        try await sqs.sendMessage(queueUrl: queueUrl, body: "single")
         var received: [String] = []
-        while received.count < 24 {
+        while received.count < 23 {
             let answer = try rig.aws("sqs", "receive_message", ["QueueUrl": queueUrl, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1])
             let messages = answer["Messages"] as? [[String: Any]] ?? []
             if messages.isEmpty { break }
             received += messages.map { $0["Body"] as! String }
         }
-        #expect(Set(received) == Set(bodies + ["single"]))
-        let denied = await #expect(throws: AWSServiceError.self) { try await sqs.sendMessage(queueUrl: otherUrl, body: "x") }
+        #expect(Set(received) == Set(bodies))
+        let denied = await #expect(throws: AWSServiceError.self) { try await sqs.sendMessageBatch(queueUrl: otherUrl, bodies: ["x"]) }
         #expect(denied?.code == "AccessDenied")
     }
 

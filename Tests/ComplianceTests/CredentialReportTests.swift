@@ -11,7 +11,6 @@ struct FakeSSOAdmin: SSOAdminAPI {
     var assignments: [AccountAssignment]
     let calls = Counter()
 
-    func listInstances() -> Paginator<SSOInstance, String> { Paginator("x") { _ in ([], nil) } }
     func listPermissionSets(instanceArn: String) -> Paginator<String, String> {
         let arns = permissionSets.map(\.permissionSetArn)
         return Paginator("x") { _ in calls.add(); return (arns, nil) }
@@ -46,7 +45,6 @@ struct FakeDirectory: IdentityStoreAPI {
         let members = (memberships[groupId] ?? []).map { GroupMembership(groupId: groupId, userId: $0) }
         return Paginator("x") { _ in (members, nil) }
     }
-    func listGroupMembershipsForMember(identityStoreId: String, userId: String) -> Paginator<GroupMembership, String> { Paginator("x") { _ in ([], nil) } }
 }
 
 struct FakeOrganizations: OrganizationsAPI {

@@ -111,7 +111,6 @@ struct FakeIdentityStore: IdentityStoreAPI {
 
     func listGroups(identityStoreId: String) -> Paginator<IdentityStoreGroup, String> { Paginator("ListGroups") { _ in ([], nil) } }
     func listGroupMemberships(identityStoreId: String, groupId: String) -> Paginator<GroupMembership, String> { Paginator("x") { _ in ([], nil) } }
-    func listGroupMembershipsForMember(identityStoreId: String, userId: String) -> Paginator<GroupMembership, String> { Paginator("x") { _ in ([], nil) } }
 }
 
 /// CloudTrail as a fixed list of events, read as LookupEvents reads: one stream an event name,

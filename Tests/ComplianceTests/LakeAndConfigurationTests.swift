@@ -27,7 +27,6 @@ final class ScriptedLake: CloudTrailAPI {
         statements.withLock { $0.append(statement) }
         return "q-1"
     }
-    func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) { (finalStatus, nil) }
     func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults {
         let call = calls.withLock { $0 += 1; return $0 }
         pageSizes.withLock { $0.append(maxResults) }
@@ -197,7 +196,6 @@ struct EndlessTrail: CloudTrailAPI {
         }
     }
     func startQuery(_ statement: String) async throws -> String { "" }
-    func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) { (.finished, nil) }
     func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults {
         LakeQueryResults(status: .finished, rows: [], nextToken: nil, errorMessage: nil)
     }
@@ -212,7 +210,6 @@ final class RecordingTrail: CloudTrailAPI {
         return Paginator("LookupEvents") { _ in ([], nil) }
     }
     func startQuery(_ statement: String) async throws -> String { "" }
-    func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) { (.finished, nil) }
     func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults {
         LakeQueryResults(status: .finished, rows: [], nextToken: nil, errorMessage: nil)
     }

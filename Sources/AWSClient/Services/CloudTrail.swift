@@ -75,7 +75,6 @@ public protocol CloudTrailAPI: Sendable {
     /// time range, newest first, page by page within the API's rate limit.
     func lookupEvents(attribute: (key: String, value: String)?, start: Date, end: Date) -> Paginator<CloudTrailLookupEvent, String>
     func startQuery(_ statement: String) async throws -> String
-    func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?)
     func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int) async throws -> LakeQueryResults
 }
 
@@ -124,13 +123,6 @@ public struct CloudTrailClient: CloudTrailAPI {
         struct Input: Encodable { let QueryStatement: String }
         struct Output: Decodable { let QueryId: String }
         return try await client.json(.cloudTrail, "StartQuery", Input(QueryStatement: statement), as: Output.self).QueryId
-    }
-
-    public func describeQuery(_ queryId: String) async throws -> (status: LakeQueryStatus, errorMessage: String?) {
-        struct Input: Encodable { let QueryId: String }
-        struct Output: Decodable { let QueryStatus: LakeQueryStatus; let ErrorMessage: String? }
-        let output = try await client.json(.cloudTrail, "DescribeQuery", Input(QueryId: queryId), as: Output.self)
-        return (output.QueryStatus, output.ErrorMessage)
     }
 
     public func getQueryResults(_ queryId: String, nextToken: String?, maxResults: Int = 1000) async throws -> LakeQueryResults {

@@ -65,35 +65,6 @@ public struct DynamoDBExpression: Sendable {
     }
 }
 
-public enum DynamoDBWriteRequest: Sendable, Hashable, Codable {
-    case put(DynamoDBItem)
-    case delete(key: DynamoDBItem)
-
-    private enum CodingKeys: String, CodingKey { case put = "PutRequest", delete = "DeleteRequest" }
-    private enum BodyKeys: String, CodingKey { case item = "Item", key = "Key" }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        if container.contains(.put) {
-            self = .put(try container.nestedContainer(keyedBy: BodyKeys.self, forKey: .put).decode(DynamoDBItem.self, forKey: .item))
-        } else {
-            self = .delete(key: try container.nestedContainer(keyedBy: BodyKeys.self, forKey: .delete).decode(DynamoDBItem.self, forKey: .key))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        switch self {
-        case .put(let item):
-            var body = container.nestedContainer(keyedBy: BodyKeys.self, forKey: .put)
-            try body.encode(item, forKey: .item)
-        case .delete(let key):
-            var body = container.nestedContainer(keyedBy: BodyKeys.self, forKey: .delete)
-            try body.encode(key, forKey: .key)
-        }
-    }
-}
-
 public protocol DynamoDBAPI: Sendable {
     func putItem(table: String, item: DynamoDBItem, condition: DynamoDBExpression?) async throws
     /// Returns the item's attributes after the update.
@@ -104,17 +75,13 @@ public protocol DynamoDBAPI: Sendable {
     func deleteItem(table: String, key: DynamoDBItem, condition: DynamoDBExpression?) async throws -> DynamoDBItem?
     func getItem(table: String, key: DynamoDBItem, consistentRead: Bool) async throws -> DynamoDBItem?
     func scan(table: String, consistentRead: Bool) -> Paginator<DynamoDBItem, DynamoDBItem>
-    func batchWrite(table: String, requests: [DynamoDBWriteRequest]) async throws
 }
 
 public struct DynamoDBClient: DynamoDBAPI {
     let client: AWSClient
-    /// How often BatchWriteItem's unprocessed items are sent again before giving up.
-    let maxUnprocessedRounds: Int
 
-    public init(client: AWSClient, maxUnprocessedRounds: Int = 8) {
+    public init(client: AWSClient) {
         self.client = client
-        self.maxUnprocessedRounds = maxUnprocessedRounds
     }
 
     public func putItem(table: String, item: DynamoDBItem, condition: DynamoDBExpression? = nil) async throws {
@@ -163,28 +130,6 @@ public struct DynamoDBClient: DynamoDBAPI {
         }
     }
 
-    /// Writes in batches of 25 (the service's limit), sending unprocessed items again with
-    /// backoff until all are written.
-    public func batchWrite(table: String, requests: [DynamoDBWriteRequest]) async throws {
-        struct Input: Encodable { let RequestItems: [String: [DynamoDBWriteRequest]] }
-        struct Output: Decodable { let UnprocessedItems: [String: [DynamoDBWriteRequest]]? }
-        for start in stride(from: 0, to: requests.count, by: 25) {
-            var pending = Array(requests[start..<min(start + 25, requests.count)])
-            var round = 0
-            while !pending.isEmpty {
-                if round > 0 {
-                    guard round <= maxUnprocessedRounds else {
-                        throw UnprocessedItemsError(table: table, remaining: pending.count)
-                    }
-                    try await client.retryStrategy.sleeper.sleep(for: client.retryStrategy.backoff(beforeRetry: round - 1))
-                }
-                let output = try await client.json(.dynamoDB, "BatchWriteItem", Input(RequestItems: [table: pending]), as: Output.self)
-                pending = output.UnprocessedItems?[table] ?? []
-                round += 1
-            }
-        }
-    }
-
     private struct ItemInput: Encodable {
         let tableName: String
         let item: DynamoDBItem?
@@ -218,11 +163,4 @@ public struct DynamoDBClient: DynamoDBAPI {
     private struct AttributesOutput: Decodable {
         let Attributes: DynamoDBItem?
     }
-}
-
-/// BatchWriteItem kept leaving items unprocessed: the table is throttled beyond retrying.
-public struct UnprocessedItemsError: Error, CustomStringConvertible {
-    public let table: String
-    public let remaining: Int
-    public var description: String { "BatchWriteItem on \(table) left \(remaining) items unprocessed after retries" }
 }

@@ -77,7 +77,6 @@ public protocol IdentityStoreAPI: Sendable {
     func listUsers(identityStoreId: String) -> Paginator<IdentityStoreUser, String>
     func listGroups(identityStoreId: String) -> Paginator<IdentityStoreGroup, String>
     func listGroupMemberships(identityStoreId: String, groupId: String) -> Paginator<GroupMembership, String>
-    func listGroupMembershipsForMember(identityStoreId: String, userId: String) -> Paginator<GroupMembership, String>
 }
 
 public struct IdentityStoreClient: IdentityStoreAPI {
@@ -113,16 +112,6 @@ public struct IdentityStoreClient: IdentityStoreAPI {
         return Paginator("IdentityStore ListGroupMemberships") { [client] token in
             let input = Input(IdentityStoreId: identityStoreId, GroupId: groupId, NextToken: token)
             let page = try await client.json(.identityStore, "ListGroupMemberships", input, as: MembershipsOutput.self)
-            return (page.GroupMemberships ?? [], page.NextToken)
-        }
-    }
-
-    public func listGroupMembershipsForMember(identityStoreId: String, userId: String) -> Paginator<GroupMembership, String> {
-        struct Member: Encodable { let UserId: String }
-        struct Input: Encodable { let IdentityStoreId: String; let MemberId: Member; let MaxResults = 100; let NextToken: String? }
-        return Paginator("IdentityStore ListGroupMembershipsForMember") { [client] token in
-            let input = Input(IdentityStoreId: identityStoreId, MemberId: Member(UserId: userId), NextToken: token)
-            let page = try await client.json(.identityStore, "ListGroupMembershipsForMember", input, as: MembershipsOutput.self)
             return (page.GroupMemberships ?? [], page.NextToken)
         }
     }

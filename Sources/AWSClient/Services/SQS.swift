@@ -1,9 +1,6 @@
 import FoundationEssentials
 
 public protocol SQSAPI: Sendable {
-    /// Returns the message id.
-    @discardableResult
-    func sendMessage(queueUrl: String, body: String) async throws -> String
     /// Sends every body, in batches within SQS's limits; entries that fail for a passing reason
     /// are sent again, entries the queue rejects fail the call. Returns the message ids in order.
     @discardableResult
@@ -19,13 +16,6 @@ public struct SQSClient: SQSAPI {
 
     public init(client: AWSClient) {
         self.client = client
-    }
-
-    @discardableResult
-    public func sendMessage(queueUrl: String, body: String) async throws -> String {
-        struct Input: Encodable { let QueueUrl: String; let MessageBody: String }
-        struct Output: Decodable { let MessageId: String }
-        return try await client.json(.sqs, "SendMessage", Input(QueueUrl: queueUrl, MessageBody: body), as: Output.self).MessageId
     }
 
     @discardableResult

@@ -32,14 +32,7 @@ public struct AccountAssignment: Sendable, Hashable, Decodable {
     }
 }
 
-public struct SSOInstance: Sendable, Hashable, Decodable {
-    public let instanceArn: String
-    public let identityStoreId: String
-    enum CodingKeys: String, CodingKey { case instanceArn = "InstanceArn", identityStoreId = "IdentityStoreId" }
-}
-
 public protocol SSOAdminAPI: Sendable {
-    func listInstances() -> Paginator<SSOInstance, String>
     func listPermissionSets(instanceArn: String) -> Paginator<String, String>
     func describePermissionSet(instanceArn: String, permissionSetArn: String) async throws -> PermissionSet
     func listAccountsForProvisionedPermissionSet(instanceArn: String, permissionSetArn: String) -> Paginator<String, String>
@@ -54,15 +47,6 @@ public struct SSOAdminClient: SSOAdminAPI {
 
     public init(client: AWSClient) {
         self.client = client
-    }
-
-    public func listInstances() -> Paginator<SSOInstance, String> {
-        struct Input: Encodable { let MaxResults = 100; let NextToken: String? }
-        struct Output: Decodable { let Instances: [SSOInstance]?; let NextToken: String? }
-        return Paginator("SSO Admin ListInstances") { [client] token in
-            let page = try await client.json(.ssoAdmin, "ListInstances", Input(NextToken: token), as: Output.self)
-            return (page.Instances ?? [], page.NextToken)
-        }
     }
 
     public func listPermissionSets(instanceArn: String) -> Paginator<String, String> {

@@ -30,7 +30,6 @@ CURLcode ccurl_easy_setopt_pointer(CURL *handle, CURLoption option, const void *
 CURLcode ccurl_easy_setopt_data_callback(CURL *handle, CURLoption option,
                                          size_t (*callback)(char *, size_t, size_t, void *));
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
-CURLcode ccurl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
 const char *ccurl_easy_strerror(CURLcode code);
 
 struct curl_slist *ccurl_slist_append(struct curl_slist *list, const char *value);
