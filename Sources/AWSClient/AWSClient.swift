@@ -20,8 +20,6 @@ public final class AWSClient: Sendable {
     private let keyCache = SigningKeyCache()
     private let sentRequests = Atomic<Int>(0)
     private let pacing: [AWSService: RateLimiter]
-    /// Rounds of retries a paced call that stays throttled gets (see `send`).
-    static let contendedRounds = 5
 
     public init(
         credentials: AWSCredentials,
@@ -151,41 +149,25 @@ public final class AWSClient: Sendable {
         let signer = SigV4Signer(
             credentials: credentials, region: endpoint.signingRegion, signingName: service.signingName, keyCache: keyCache)
 
-        let signedAndSent = {
-            try await self.retryStrategy.run {
-                try await limiter?.waitForTurn()
-                var signedHeaders = headers
-                signedHeaders.set("Host", hostPrefix + endpoint.authority)
-                signer.sign(
-                    method: method, path: fullPath, query: query, headers: &signedHeaders, payloadHash: payloadHash,
-                    date: self.now(), normalizePath: !isRESTXML, addContentHashHeader: isRESTXML)
-                self.sentRequests.add(1, ordering: .relaxed)
-                let response = try await self.http.execute(
-                    HTTPRequest(method: method, url: url, headers: signedHeaders, body: body, timeout: timeout))
-                guard (200..<300).contains(response.status) else {
-                    let error = AWSServiceError(service: service, operation: operation, response: response, signedWith: self.credentials)
-                    if RetryKind(error) == .throttling { await limiter?.didThrottle() }
-                    throw error
-                }
-                await limiter?.didSucceed()
-                return response
-            } onRetry: { error, attempt, delay in
-                self.logger.warning(
-                    "Retrying \(service) \(operation), attempt \(attempt) of \(self.retryStrategy.maxAttempts) in \(delay): \(error)")
+        return try await retryStrategy.run(paced: limiter != nil) {
+            try await limiter?.waitForTurn()
+            var signedHeaders = headers
+            signedHeaders.set("Host", hostPrefix + endpoint.authority)
+            signer.sign(
+                method: method, path: fullPath, query: query, headers: &signedHeaders, payloadHash: payloadHash,
+                date: self.now(), normalizePath: !isRESTXML, addContentHashHeader: isRESTXML)
+            self.sentRequests.add(1, ordering: .relaxed)
+            let response = try await self.http.execute(
+                HTTPRequest(method: method, url: url, headers: signedHeaders, body: body, timeout: timeout))
+            guard (200..<300).contains(response.status) else {
+                let error = AWSServiceError(service: service, operation: operation, response: response, signedWith: self.credentials)
+                if RetryKind(error) == .throttling { await limiter?.didThrottle() }
+                throw error
             }
-        }
-        // A paced call shares its service's limit with others (the other monitor on LookupEvents;
-        // SSO Admin and Identity Store, should AWS count them together): when throttled all the
-        // same, its limiter slows down and the call keeps its turn for up to `contendedRounds`
-        // rounds of the usual retries, rather than failing a long read after three attempts.
-        var round = 1
-        while true {
-            do {
-                return try await signedAndSent()
-            } catch let error where limiter != nil && RetryKind(error) == .throttling && round < Self.contendedRounds {
-                round += 1
-                logger.warning("\(service) \(operation) still throttled: round \(round) of \(Self.contendedRounds) of retries, at a slower pace")
-            }
+            await limiter?.didSucceed()
+            return response
+        } onRetry: { error, attempt, attempts, delay in
+            self.logger.warning("Retrying \(service) \(operation), attempt \(attempt) of \(attempts) in \(delay): \(error)")
         }
     }
 }

@@ -10,14 +10,19 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public let requestId: String?
     public let httpStatus: Int
+    /// How long the service asked to be left alone (`Retry-After`, in seconds), when it did.
+    public let retryAfter: Duration?
 
-    public init(service: String, operation: String, code: String, message: String, requestId: String?, httpStatus: Int) {
+    public init(
+        service: String, operation: String, code: String, message: String, requestId: String?, httpStatus: Int, retryAfter: Duration? = nil
+    ) {
         self.service = service
         self.operation = operation
         self.code = code
         self.message = message
         self.requestId = requestId
         self.httpStatus = httpStatus
+        self.retryAfter = retryAfter
     }
 
     public var description: String {
@@ -47,7 +52,8 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
             service: service.id, operation: operation,
             code: code.map(Self.sanitizedCode) ?? "HTTP\(response.status)",
             message: credentials.redacting(message ?? fallbackMessage),
-            requestId: requestId, httpStatus: response.status)
+            requestId: requestId, httpStatus: response.status,
+            retryAfter: response.headers["Retry-After"].flatMap { Int($0.trimmingWhitespace) }.map { .seconds(max(0, $0)) })
     }
 
     /// `aws.protocoltests#FooError:http://internal...` → `FooError`.

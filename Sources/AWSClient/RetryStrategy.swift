@@ -2,8 +2,18 @@ import FoundationEssentials
 import HTTPTransport
 import Synchronization
 
-/// The AWS SDKs' "standard" retry mode: a few attempts, exponential backoff with full jitter,
-/// and a retry quota shared by all requests of a client so that a failing endpoint is not hammered.
+/// The one retry policy of every AWS call, the AWS SDKs' "standard" mode:
+/// - throttling, HTTP 429, 500/502/503/504 and transient connection faults are retried; anything
+///   else fails at once;
+/// - `maxAttempts` attempts (3, or `AWS_MAX_ATTEMPTS`), except that a paced call (one with a rate
+///   limiter: Identity Center, LookupEvents) that stays throttled gets `pacedThrottlingRounds`
+///   times as many: its limit is shared with other callers, its limiter slows down meanwhile, and
+///   failing a long read after three throttled answers would waste it;
+/// - before each retry, exponential backoff with full jitter capped at `maxBackoff` (starting over
+///   every `maxAttempts` for a paced, throttled call), or the service's `Retry-After` when longer;
+/// - every retry draws on a quota shared by all requests of the client, so that a failing endpoint
+///   is not hammered; batches whose entries fail one by one are resent under the same rules
+///   (`resend`).
 public struct RetryStrategy: Sendable {
     public var maxAttempts: Int
     public var baseDelay: Duration
@@ -48,29 +58,42 @@ public struct RetryStrategy: Sendable {
         return ceiling * random()
     }
 
+    /// How many times a paced call's throttling may use up `maxAttempts`.
+    static let pacedThrottlingRounds = 5
+    /// The longest `Retry-After` honoured: a longer one is waited out this long, then retried.
+    static let longestRetryAfter: Duration = .seconds(60)
+
+    /// The attempts a call gets when it fails with `kind`.
+    func attempts(for kind: RetryKind, paced: Bool) -> Int {
+        kind == .throttling && paced ? maxAttempts * Self.pacedThrottlingRounds : maxAttempts
+    }
+
     /// Runs `attempt` until it succeeds, fails in a way no retry mends, or runs out of attempts
-    /// or of quota. `onRetry` hears of each retry before its backoff.
+    /// or of quota. `onRetry` hears of each retry (its number, of how many) before its backoff.
     func run<Output>(
+        paced: Bool = false,
         _ attempt: () async throws -> Output,
-        onRetry: (_ error: any Error, _ nextAttempt: Int, _ delay: Duration) -> Void = { _, _, _ in }
+        onRetry: (_ error: any Error, _ nextAttempt: Int, _ attempts: Int, _ delay: Duration) -> Void = { _, _, _, _ in }
     ) async throws -> Output {
         var heldCost: Int?
-        for attemptNumber in 1...maxAttempts {
+        var attemptNumber = 1
+        while true {
             do {
                 let output = try await attempt()
                 quota.release(heldCost)
                 return output
             } catch {
-                guard attemptNumber < maxAttempts, let kind = RetryKind(error), let cost = quota.acquire(kind) else {
+                guard let kind = RetryKind(error), attemptNumber < attempts(for: kind, paced: paced), let cost = quota.acquire(kind) else {
                     throw error
                 }
                 heldCost = cost
-                let delay = backoff(beforeRetry: attemptNumber - 1)
-                onRetry(error, attemptNumber + 1, delay)
+                let backoff = backoff(beforeRetry: (attemptNumber - 1) % maxAttempts)
+                let delay = max(backoff, min((error as? AWSServiceError)?.retryAfter ?? .zero, Self.longestRetryAfter))
+                attemptNumber += 1
+                onRetry(error, attemptNumber, attempts(for: kind, paced: paced), delay)
                 try await sleeper.sleep(for: delay)
             }
         }
-        preconditionFailure("the loop returns or throws on its last attempt")
     }
 }
 

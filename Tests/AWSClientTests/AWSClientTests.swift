@@ -149,6 +149,14 @@ let success = Reply.json(200, #"{"name":"ok"}"#)
         #expect(endless.requests.count == 15, "five rounds of three attempts, then the throttling is the answer")
     }
 
+    @Test func aRetryAfterLongerThanTheBackoffIsWaitedOutUpToAMinute() async throws {
+        let busy = { (seconds: String) in Reply.json(503, #"{"__type":"ServiceUnavailable","message":"busy"}"#, headers: [("Retry-After", seconds)]) }
+        let server = try scriptedServer([busy("7"), busy("600"), success])
+        let sleeper = RecordingSleeper()
+        _ = try await makeClient(server, sleeper: sleeper).json(.sqs, "SendMessage", Item(name: "a"), as: Item.self)
+        #expect(sleeper.delays == [.seconds(7), .seconds(60)], "the backoff here is at most 1 and 2 seconds")
+    }
+
     @Test func anAdaptiveLimiterSlowsWhenThrottledAndWinsTheRateBackOnSuccess() async throws {
         let limiter = RateLimiter(perSecond: 1000, adaptive: true)
         let server = try scriptedServer([throttled, throttled, success])
