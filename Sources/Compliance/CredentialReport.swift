@@ -137,7 +137,7 @@ public struct CredentialReport: Sendable {
         }
         let members = try await groupMembers
 
-        let lastSignIns = Self.latestSignIns(try await signIns, userIdsByName: names.userIdsByLowercasedName)
+        let lastSignIns = Self.latestSignIns(try await signIns, matchedBy: names.matcher)
         let table = ReportTable(
             assignments: assignments, permissionSets: Dictionary(uniqueKeysWithValues: permissionSets.map { ($0.permissionSetArn, $0) }),
             names: names, members: members, lastSignIns: lastSignIns, asOf: asOf)
@@ -281,10 +281,10 @@ public struct CredentialReport: Sendable {
     }
 
     /// The latest sign-in per (account, role, user id); old-format events are matched by user name.
-    static func latestSignIns(_ signIns: [RoleSignIn], userIdsByName: [String: String]) -> [SignInKey: Date] {
+    static func latestSignIns(_ signIns: [RoleSignIn], matchedBy matcher: UserMatcher) -> [SignInKey: Date] {
         var latest: [SignInKey: Date] = [:]
         for signIn in signIns {
-            guard let userId = signIn.userId ?? signIn.userName.flatMap({ userIdsByName[$0.lowercased()] }) else { continue }
+            guard let userId = matcher.userId(id: signIn.userId, name: signIn.userName) else { continue }
             let key = SignInKey(accountId: signIn.accountId, roleName: signIn.roleName, userId: userId)
             if latest[key].map({ signIn.time > $0 }) ?? true { latest[key] = signIn.time }
         }
@@ -308,7 +308,7 @@ struct Directory: Sendable {
     let users: [String: String]
     let groups: [String: String]
     let accounts: [String: String]
-    let userIdsByLowercasedName: [String: String]
+    let matcher: UserMatcher
 
     static func load(identityStore: any IdentityStoreAPI, organizations: any OrganizationsAPI, identityStoreId: String) async throws -> Directory {
         async let users = identityStore.listUsers(identityStoreId: identityStoreId).all()
@@ -319,7 +319,7 @@ struct Directory: Sendable {
             users: userNames,
             groups: Dictionary(try await groups.map { ($0.groupId, $0.displayName ?? $0.groupId) }) { first, _ in first },
             accounts: Dictionary(try await accounts.map { ($0.id, $0.name ?? "") }) { first, _ in first },
-            userIdsByLowercasedName: Dictionary(userNames.map { ($0.value.lowercased(), $0.key) }) { first, _ in first })
+            matcher: UserMatcher(userNames.map { (userName: $0.value, userId: $0.key) }))
     }
 }
 

@@ -79,15 +79,16 @@ extension ComplianceMonitor {
         return ignore(record, "no evidence for \(configuration.control.rawValue)")
     }
 
-    /// The registry user an event names: by id (whose absence the conditional write finds,
-    /// unless `mustExist` asks to look first), else by name for old-format events.
+    /// The registry user an event names (`UserMatcher`): by id, whose absence the conditional
+    /// write finds unless `mustExist` asks to look first; by name, for an old-format event, from
+    /// the whole registry.
     private func registeredUserId(_ userId: String?, name: String?, mustExist: Bool = false) async throws -> String? {
         if let userId {
             guard mustExist else { return userId }
             return try await registry.user(userId) == nil ? nil : userId
         }
-        guard let name = name?.lowercased() else { return nil }
-        return try await registry.allUsers().first { $0.userName.lowercased() == name }?.userId
+        guard name != nil else { return nil }
+        return UserMatcher(try await registry.allUsers()).userId(id: nil, name: name)
     }
 
     private func ignore(_ record: CloudTrailRecord, _ why: String) -> EvidenceOutcome {

@@ -1,8 +1,7 @@
 import FoundationEssentials
 
-/// The newest evidence of one kind per user, as a run folds in what it reads page by page.
-/// Events are matched to registry users on user id, and on user name only for old-format
-/// events that carry no id.
+/// The newest evidence of one kind per user, as a run folds in what it reads page by page,
+/// matched to registry users by `UserMatcher`.
 struct EvidenceTally {
     /// What moved a date later in one page.
     struct News {
@@ -17,14 +16,14 @@ struct EvidenceTally {
     private(set) var newest: [String: Date]
     private var unregisteredNewest: [String: Date] = [:]
     private let registryIds: Set<String>
-    private let idsByName: [String: String]
+    private let matcher: UserMatcher
 
     init(users: [RegistryUser], kind: EvidenceKind) {
         newest = Dictionary(
             users.compactMap { user in (kind == .passwordChange ? user.lastPasswordChangeAt : user.lastSignInAt).map { (user.userId, $0) } }
         ) { first, _ in first }
         registryIds = Set(users.map(\.userId))
-        idsByName = Dictionary(users.map { ($0.userName.lowercased(), $0.userId) }) { first, _ in first }
+        matcher = UserMatcher(users)
     }
 
     /// Folds in `activity`; evidence after `limit` (a run evaluated as of an earlier time) does not count.
@@ -32,7 +31,7 @@ struct EvidenceTally {
         var registered: [String: Date] = [:]
         var unregistered: [String: Date] = [:]
         for event in activity where event.time <= limit {
-            if let userId = event.userId ?? event.userName.flatMap({ idsByName[$0.lowercased()] }), registryIds.contains(userId) {
+            if let userId = matcher.userId(id: event.userId, name: event.userName), registryIds.contains(userId) {
                 if newest[userId].map({ event.time > $0 }) ?? true {
                     newest[userId] = event.time
                     registered[userId] = event.time

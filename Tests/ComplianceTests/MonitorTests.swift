@@ -517,3 +517,13 @@ struct AlertBody: Decodable {
         #expect(registry["id-ada"]?.lastPasswordChangeAt == date("2026-11-19T08:00:00Z"))
     }
 }
+
+@Suite struct UserMatcherTests {
+    @Test func theIdWinsAndANameMatchesWhateverItsCaseOnlyWithoutOne() {
+        let matcher = UserMatcher([user("id-1", "Ana.Costa"), user("id-2", "bruno")])
+        #expect(matcher.userId(id: "id-9", name: "ana.costa") == "id-9", "an id is taken as it is, even one no user has")
+        #expect(matcher.userId(id: nil, name: "ANA.COSTA") == "id-1")
+        #expect(matcher.userId(id: nil, name: "chen") == nil)
+        #expect(matcher.userId(id: nil, name: nil) == nil)
+    }
+}
