@@ -88,14 +88,15 @@ public struct AWSConfigurationError: Error, CustomStringConvertible, Sendable {
 }
 
 extension Optional<String> {
-    var nonEmpty: String? {
+    /// The string, unless it is missing or empty (an unset variable, an empty Lake cell).
+    public var nonEmpty: String? {
         guard let self, !self.isEmpty else { return nil }
         return self
     }
 }
 
 extension StringProtocol {
-    var trimmingWhitespace: String {
+    public var trimmingWhitespace: String {
         var slice = self[...]
         while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
         while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }

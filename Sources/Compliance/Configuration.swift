@@ -11,14 +11,14 @@ struct EnvironmentReader {
     let environment: [String: String]
 
     func required(_ name: String) throws(ConfigurationError) -> String {
-        guard let value = environment[name]?.trimmed, !value.isEmpty else {
+        guard let value = environment[name]?.trimmingWhitespace, !value.isEmpty else {
             throw ConfigurationError("\(name) is not set")
         }
         return value
     }
 
     func optional(_ name: String) -> String? {
-        guard let value = environment[name]?.trimmed, !value.isEmpty else { return nil }
+        guard let value = environment[name]?.trimmingWhitespace, !value.isEmpty else { return nil }
         return value
     }
 
@@ -63,7 +63,7 @@ struct EnvironmentReader {
 
     /// A comma-separated list, blanks dropped.
     func list(_ name: String) -> [String] {
-        (optional(name) ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+        (optional(name) ?? "").split(separator: ",").map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }
     }
 }
 
@@ -76,14 +76,5 @@ enum IdentityStoreIdPattern {
         }
         let groups = value.split(separator: "-", omittingEmptySubsequences: false)
         return groups.map(\.count) == [8, 4, 4, 4, 12] && groups.allSatisfy { $0.allSatisfy { hex.contains($0) } }
-    }
-}
-
-extension String {
-    var trimmed: String {
-        var slice = self[...]
-        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
-        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -83,9 +83,9 @@ public struct LakeActivitySource: ActivitySource {
             else { return nil }
             let details = row["serviceEventDetails"].map(LakeMap.parse) ?? [:]
             return ActivityEvent(
-                eventSource: source, eventName: name, eventTime: time, errorCode: row["errorCode"].nonEmptyValue,
-                onBehalfOfUserId: row["onBehalfOfUserId"].nonEmptyValue, identityUserName: row["identityUserName"].nonEmptyValue,
-                additionalUserName: row["additionalUserName"].nonEmptyValue, requestUserId: row["requestUserId"].nonEmptyValue,
+                eventSource: source, eventName: name, eventTime: time, errorCode: row["errorCode"].nonEmpty,
+                onBehalfOfUserId: row["onBehalfOfUserId"].nonEmpty, identityUserName: row["identityUserName"].nonEmpty,
+                additionalUserName: row["additionalUserName"].nonEmpty, requestUserId: row["requestUserId"].nonEmpty,
                 serviceEventDetails: details)
         }
     }
@@ -106,7 +106,7 @@ public struct LakeActivitySource: ActivitySource {
 /// `{role_name=Admin, account_id=111122223333}` in older ones.
 enum LakeMap {
     static func parse(_ text: String) -> [String: String] {
-        let trimmed = text.trimmed
+        let trimmed = text.trimmingWhitespace
         guard trimmed.hasPrefix("{"), trimmed.hasSuffix("}"), trimmed.count > 2 else { return [:] }
         if let json = try? JSONDecoder().decode(JSONValue.self, from: Data(trimmed.utf8)), case .object(let members) = json {
             return members.compactMapValues { value in
@@ -130,7 +130,7 @@ enum LakeMap {
         func addEntry(upTo end: String.Index) {
             let entry = body[entryStart..<end]
             guard let equals = entry.firstIndex(of: "=") else { return }
-            map[String(entry[..<equals]).trimmed] = String(entry[entry.index(after: equals)...])
+            map[String(entry[..<equals]).trimmingWhitespace] = String(entry[entry.index(after: equals)...])
         }
         while index < body.endIndex {
             if body[index...].hasPrefix(", "), startsWithKey(body[body.index(index, offsetBy: 2)...]) {
@@ -198,12 +198,4 @@ public struct LakeQueryError: Error, CustomStringConvertible {
     public let status: LakeQueryStatus
     public let message: String
     public var description: String { "CloudTrail Lake query \(queryId) \(status.rawValue): \(message)" }
-}
-
-extension Optional<String> {
-    /// Lake renders a missing value as an empty string.
-    var nonEmptyValue: String? {
-        guard let self, !self.isEmpty else { return nil }
-        return self
-    }
 }
