@@ -72,7 +72,7 @@ public struct ComplianceMonitor: Sendable {
         self.now = now
     }
 
-    public func run(_ request: MonitorRequest, deadline: Date?) async throws -> MonitorSummary {
+    public func run(_ request: RunRequest, deadline: Date?) async throws -> MonitorSummary {
         let asOf = request.asOf ?? now()
         let population = try await loadPopulation()
         let window = CoveredSpan(from: asOf.addingTimeInterval(-Double(Self.cloudTrailWindowDays) * 86_400), until: asOf)
@@ -133,7 +133,7 @@ public struct ComplianceMonitor: Sendable {
     }
 
     /// A catch-up's summary, or a judging run's over a window not yet read whole: nobody judged.
-    private func summarise(_ reading: Reading, of population: Population, over window: CoveredSpan, request: MonitorRequest, asOf: Date)
+    private func summarise(_ reading: Reading, of population: Population, over window: CoveredSpan, request: RunRequest, asOf: Date)
         -> MonitorSummary
     {
         let control = configuration.control.rawValue
@@ -153,7 +153,7 @@ public struct ComplianceMonitor: Sendable {
     }
 
     /// Judges everyone over a window read whole, and alerts on who is flagged and still enabled.
-    private func judge(_ population: Population, with reading: Reading, request: MonitorRequest, asOf: Date) async throws -> MonitorSummary {
+    private func judge(_ population: Population, with reading: Reading, request: RunRequest, asOf: Date) async throws -> MonitorSummary {
         let control = configuration.control
         let kind = evidenceKind
         var evidenceRecorded = reading.evidenceRecorded

@@ -2,66 +2,6 @@ import AWSClient
 import FoundationEssentials
 import Logging
 
-public struct CredentialReportConfiguration: Sendable {
-    public let identityStoreId: String
-    public let instanceArn: String
-    public let bucket: String
-    /// The activity ledger: role sign-ins remembered beyond CloudTrail, and how far it has been read.
-    public let activityTable: String
-    public let prefix: String
-    public let lookbackDays: Int
-    public let activitySource: ActivitySourceChoice
-    /// The customer-managed key for SSE-KMS; S3's AWS-managed key when unset.
-    public let kmsKeyId: String?
-    /// Calls in flight at once.
-    public let concurrency: Int
-    /// Identity Center's request rate (about 20 a second); the report adapts below it when throttled.
-    public let requestsPerSecond: Int
-
-    public init(environment: [String: String]) throws(ConfigurationError) {
-        let reader = EnvironmentReader(environment: environment)
-        identityStoreId = try reader.identityStoreId()
-        instanceArn = try reader.required("SSO_INSTANCE_ARN")
-        guard instanceArn.hasPrefix("arn:"), instanceArn.contains(":sso:::instance/") else {
-            throw ConfigurationError("SSO_INSTANCE_ARN must look like arn:aws:sso:::instance/ssoins-1234567890abcdef, not '\(instanceArn)'")
-        }
-        bucket = try reader.required("REPORT_BUCKET")
-        activityTable = try reader.required("ACTIVITY_TABLE")
-        prefix = reader.optional("REPORT_PREFIX") ?? "credential_reports/"
-        activitySource = try ActivitySourceChoice(reader)
-        lookbackDays = try reader.integer("REPORT_LOOKBACK_DAYS", default: 90, in: 1...activitySource.maximumLookbackDays)
-        kmsKeyId = reader.optional("REPORT_KMS_KEY_ID")
-        concurrency = try reader.integer("REPORT_CONCURRENCY", default: 8, in: 1...64)
-        requestsPerSecond = try reader.integer("REPORT_REQUESTS_PER_SECOND", default: 20, in: 1...1000)
-    }
-}
-
-/// A payload the report cannot honour as asked.
-public struct ReportRequestError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
-}
-
-public struct CredentialReportResult: Sendable, Encodable {
-    public let s3Uri: String
-    public let rows: Int
-    public let users: Int
-    public let accounts: Int
-    public let permissionSets: Int
-    public let apiCalls: Int
-    public let durationMs: Int
-    /// Which enumeration of assignments the report chose, and why is in the log.
-    public let enumeration: String
-    /// Computed and logged, nothing written: `s3Uri` is where the report would have gone.
-    public let dryRun: Bool
-}
-
-/// The CSV columns of docs/contract.md, "Report out".
-let reportHeader = [
-    "account", "PermissionSetArn", "PermissionSetName", "PermissionSetDescription", "Type", "GroupId", "GroupName",
-    "Username", "UserId", "LastLogin", "AccountName", "DaysSinceLastLogin",
-]
-
 /// credential-report: every (account, permission set, group, user) assignment path with the
 /// user's last sign-in to that role, as CSV in S3 (PCI DSS 7.2.4).
 public struct CredentialReport: Sendable {
@@ -101,7 +41,7 @@ public struct CredentialReport: Sendable {
         self.now = now
     }
 
-    public func run(_ request: MonitorRequest, deadline: Date?) async throws -> CredentialReportResult {
+    public func run(_ request: RunRequest, deadline: Date?) async throws -> CredentialReportResult {
         let started = ContinuousClock.now
         let callsBefore = requestCount()
         let asOf = request.asOf ?? now()
@@ -117,7 +57,7 @@ public struct CredentialReport: Sendable {
 
         // CloudTrail is the slowest source (2 requests a second): it runs alongside everything else.
         async let signIns = roleSignIns(over: CoveredSpan(from: windowStart, until: asOf), deadline: deadline, persist: !request.dryRun)
-        async let directory = Directory.load(identityStore: identityStore, organizations: organizations, identityStoreId: configuration.identityStoreId)
+        async let directory = DirectoryNames.load(identityStore: identityStore, organizations: organizations, identityStoreId: configuration.identityStoreId)
         let permissionSets = try await loadPermissionSets()
         let provisioned = try await loadProvisionedAccounts(permissionSets.map(\.permissionSetArn))
         let names = try await directory
@@ -226,7 +166,7 @@ public struct CredentialReport: Sendable {
 
     /// Every provisioned assignment; `groupFound` hears of each group assignment as it arrives.
     private func loadAssignments(
-        _ enumeration: Enumeration, provisioned: [String: [String]], names: Directory,
+        _ enumeration: Enumeration, provisioned: [String: [String]], names: DirectoryNames,
         groupFound: @escaping @Sendable (String) -> Void
     ) async throws -> [AccountAssignment] {
         let instance = configuration.instanceArn
@@ -295,105 +235,4 @@ public struct CredentialReport: Sendable {
     static func keyTimestamp(_ date: Date) -> String {
         ISO8601UTC.format(date).replacing(":", with: "")
     }
-}
-
-struct SignInKey: Hashable, Sendable {
-    let accountId: String
-    let roleName: String
-    let userId: String
-}
-
-/// Users, groups and accounts by id, each listed once per run.
-struct Directory: Sendable {
-    let users: [String: String]
-    let groups: [String: String]
-    let accounts: [String: String]
-    let matcher: UserMatcher
-
-    static func load(identityStore: any IdentityStoreAPI, organizations: any OrganizationsAPI, identityStoreId: String) async throws -> Directory {
-        async let users = identityStore.listUsers(identityStoreId: identityStoreId).all()
-        async let groups = identityStore.listGroups(identityStoreId: identityStoreId).all()
-        async let accounts = organizations.listAccounts().all()
-        let userNames = Dictionary(try await users.map { ($0.userId, $0.userName ?? $0.userId) }) { first, _ in first }
-        return Directory(
-            users: userNames,
-            groups: Dictionary(try await groups.map { ($0.groupId, $0.displayName ?? $0.groupId) }) { first, _ in first },
-            accounts: Dictionary(try await accounts.map { ($0.id, $0.name ?? "") }) { first, _ in first },
-            matcher: UserMatcher(userNames.map { (userName: $0.value, userId: $0.key) }))
-    }
-}
-
-/// The report's rows, sorted and written as CSV.
-struct ReportTable {
-    private struct Row {
-        let accountId: String
-        let permissionSet: PermissionSet
-        let groupId: String?
-        let userId: String
-        let userName: String
-        let groupName: String
-    }
-
-    let csv: Data
-    let rowCount: Int
-    let userCount: Int
-
-    init(
-        assignments: [AccountAssignment], permissionSets: [String: PermissionSet], names: Directory, members: [String: [String]],
-        lastSignIns: [SignInKey: Date], asOf: Date
-    ) {
-        var rows: [Row] = []
-        for assignment in assignments {
-            guard let permissionSet = permissionSets[assignment.permissionSetArn] else { continue }
-            switch assignment.principalType {
-            case .user:
-                rows.append(Row(
-                    accountId: assignment.accountId, permissionSet: permissionSet, groupId: nil, userId: assignment.principalId,
-                    userName: names.users[assignment.principalId] ?? assignment.principalId, groupName: ""))
-            case .group:
-                let groupName = names.groups[assignment.principalId] ?? assignment.principalId
-                for userId in members[assignment.principalId] ?? [] {
-                    rows.append(Row(
-                        accountId: assignment.accountId, permissionSet: permissionSet, groupId: assignment.principalId, userId: userId,
-                        userName: names.users[userId] ?? userId, groupName: groupName))
-                }
-            }
-        }
-        rows.sort {
-            ($0.accountId, $0.permissionSet.name, $0.userName, $0.groupName, $0.userId, $0.groupId ?? "")
-                < ($1.accountId, $1.permissionSet.name, $1.userName, $1.groupName, $1.userId, $1.groupId ?? "")
-        }
-        var writer = CSVWriter()
-        writer.write(reportHeader)
-        for row in rows {
-            let lastLogin = lastSignIns[SignInKey(accountId: row.accountId, roleName: row.permissionSet.name, userId: row.userId)]
-            writer.write([
-                row.accountId, row.permissionSet.permissionSetArn, row.permissionSet.name, row.permissionSet.description ?? "",
-                row.groupId == nil ? "USER" : "GROUP", row.groupId ?? "", row.groupName, row.userName, row.userId,
-                lastLogin.map(ISO8601UTC.format) ?? "NO_LOGIN_PRESENT", names.accounts[row.accountId] ?? "",
-                lastLogin.map { String($0.wholeDays(until: asOf)) } ?? "",
-            ])
-        }
-        csv = writer.data
-        rowCount = rows.count
-        userCount = Set(rows.map(\.userId)).count
-    }
-}
-
-/// The evidence beside the CSV: when, over which window, from which source, how much.
-struct ReportManifest: Encodable {
-    let report: String
-    let generatedAt: String
-    let windowStart: String
-    let windowEnd: String
-    let lookbackDays: Int
-    let activitySource: String
-    let identityStoreId: String
-    let instanceArn: String
-    let rows: Int
-    let users: Int
-    let accounts: Int
-    let permissionSets: Int
-    let enumeration: String
-    let apiCalls: Int
 }

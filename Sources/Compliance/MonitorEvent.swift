@@ -4,7 +4,7 @@ import FoundationEssentials
 /// What a monitor is invoked with: a run (a judging run or a catch-up), or evidence as it
 /// happens — one EventBridge event carrying a CloudTrail record, or an SQS batch of them.
 public enum MonitorEvent: Sendable, Decodable {
-    case run(MonitorRequest)
+    case run(RunRequest)
     case evidence(CloudTrailRecord)
     case queued([QueuedMessage])
 
@@ -16,7 +16,7 @@ public enum MonitorEvent: Sendable, Decodable {
             // Sign-ins arrive as "AWS Service Event via CloudTrail", password changes as "AWS API Call via CloudTrail".
             self = .evidence(try container.decode(CloudTrailRecord.self, forKey: "detail"))
         } else {
-            self = .run(try MonitorRequest(from: decoder))
+            self = .run(try RunRequest(from: decoder))
         }
     }
 }

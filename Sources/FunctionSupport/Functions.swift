@@ -84,7 +84,7 @@ extension Functions {
 struct ReportHandler: LambdaHandler {
     let report: CredentialReport
 
-    func handle(_ event: MonitorRequest, context: LambdaContext) async throws -> CredentialReportResult {
+    func handle(_ event: RunRequest, context: LambdaContext) async throws -> CredentialReportResult {
         try await report.run(event, deadline: context.deadline(leaving: .seconds(30)))
     }
 }

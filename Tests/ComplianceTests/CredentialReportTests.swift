@@ -107,7 +107,7 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         ]
         let (report, s3, _) = try makeReport(activity: signIns, assignments: assignments)
 
-        let result = try await report.run(MonitorRequest(), deadline: nil)
+        let result = try await report.run(RunRequest(), deadline: nil)
 
         let csv = try #require(s3.objects.withLock { $0["reports/credential_reports/credential_report-2026-11-21T060000Z.csv"] })
         let expected = [
@@ -134,12 +134,12 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         let assignment = AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada")
         // 3 pairs against 5 principals: pairs are cheaper.
         let (byPair, _, _) = try makeReport(assignments: [assignment])
-        #expect(try await byPair.run(MonitorRequest(), deadline: nil).enumeration == "per-account-and-permission-set")
+        #expect(try await byPair.run(RunRequest(), deadline: nil).enumeration == "per-account-and-permission-set")
         // 20 pairs against 5 principals: principals are cheaper, and give the same rows.
         let many = (0..<10).map { String(format: "%012d", $0 + 300_000_000_000) }
         let wide = [admin.permissionSetArn: many + ["111111111111"], readOnly.permissionSetArn: many]
         let (byPrincipal, s3, _) = try makeReport(assignments: [assignment], provisioned: wide)
-        let result = try await byPrincipal.run(MonitorRequest(), deadline: nil)
+        let result = try await byPrincipal.run(RunRequest(), deadline: nil)
         #expect(result.enumeration == "per-principal")
         #expect(result.rows == 1)
         let csv = String(decoding: try #require(s3.objects.withLock { $0.first { $0.key.hasSuffix(".csv") }?.value }), as: UTF8.self)
@@ -149,7 +149,7 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
     @Test func dryRunComputesButWritesNothing() async throws {
         let assignment = AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada")
         let (report, s3, _) = try makeReport(assignments: [assignment])
-        let result = try await report.run(MonitorRequest(dryRun: true), deadline: nil)
+        let result = try await report.run(RunRequest(dryRun: true), deadline: nil)
         #expect(result.dryRun)
         #expect(result.rows == 1)
         #expect(s3.objects.withLock { $0.isEmpty })
@@ -170,12 +170,12 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
     @Test func aPayloadAskingForMoreThanLookupEventsHoldsIsAClearErrorBeforeAnyCall() async throws {
         let (report, s3, ssoAdmin) = try makeReport(assignments: [])
         let error = await #expect(throws: ReportRequestError.self) {
-            _ = try await report.run(MonitorRequest(lookbackDays: 200), deadline: nil)
+            _ = try await report.run(RunRequest(lookbackDays: 200), deadline: nil)
         }
         #expect(error?.description.contains("lookbackDays 200 is more than the 90 days lookup-events can see") == true)
         #expect(ssoAdmin.calls.value == 0)
         #expect(s3.objects.withLock { $0.isEmpty })
-        _ = try await report.run(MonitorRequest(dryRun: true, lookbackDays: 90), deadline: nil)
+        _ = try await report.run(RunRequest(dryRun: true, lookbackDays: 90), deadline: nil)
     }
 
     @Test func aRoleSignInOnlyTheLedgerRemembersIsReportedAndWhatCloudTrailHoldsIsRecorded() async throws {
@@ -188,7 +188,7 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         let read = [RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-20T06:00:00Z"))]
         let (report, s3, _) = try makeReport(activity: read, assignments: assignments, ledger: ledger)
 
-        _ = try await report.run(MonitorRequest(), deadline: nil)
+        _ = try await report.run(RunRequest(), deadline: nil)
 
         let csv = String(decoding: try #require(s3.objects.withLock { $0.first { $0.key.hasSuffix(".csv") }?.value }), as: UTF8.self)
         #expect(csv.contains("bob,u-bob,2026-06-24T06:00:00Z,\"Prod, EU\",150"), "150 days old, beyond CloudTrail's 90")

@@ -174,12 +174,12 @@ func passwordChanges(_ source: any ActivitySource, from start: Date, to end: Dat
     }
 
     @Test func monitorRequestsFromSchedulesSSMAndByHand() throws {
-        let scheduled = try decodeEvent(#"{"version":"0","detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#, as: MonitorRequest.self)
+        let scheduled = try decodeEvent(#"{"version":"0","detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#, as: RunRequest.self)
         #expect(!scheduled.dryRun && scheduled.asOf == nil)
-        let manual = try decodeEvent(#"{"dryRun": true, "asOf": "2026-07-01T10:00:00Z"}"#, as: MonitorRequest.self)
+        let manual = try decodeEvent(#"{"dryRun": true, "asOf": "2026-07-01T10:00:00Z"}"#, as: RunRequest.self)
         #expect(manual.dryRun && manual.asOf == date("2026-07-01T10:00:00Z"))
-        #expect(throws: DecodingError.self) { try decodeEvent(#"{"asOf": "last tuesday"}"#, as: MonitorRequest.self) }
-        #expect(throws: DecodingError.self) { try decodeEvent(#"{"dryRun": "yes"}"#, as: MonitorRequest.self) }
+        #expect(throws: DecodingError.self) { try decodeEvent(#"{"asOf": "last tuesday"}"#, as: RunRequest.self) }
+        #expect(throws: DecodingError.self) { try decodeEvent(#"{"dryRun": "yes"}"#, as: RunRequest.self) }
     }
 }
 
@@ -228,7 +228,7 @@ final class RecordingTrail: CloudTrailAPI {
                 directory: FakeIdentityStore(enabling: registry),
                 activity: LookupEventsActivitySource(cloudTrail: trail), alerts: RecordingAlerts(), logger: Logger(label: "test"),
                 now: { date("2026-11-21T06:00:00Z") })
-            _ = try await monitor.run(MonitorRequest(dryRun: true), deadline: nil)
+            _ = try await monitor.run(RunRequest(dryRun: true), deadline: nil)
             let lookups = trail.lookups.withLock { $0 }
             #expect(lookups.compactMap(\.name).sorted() == names && lookups.count == names.count, "\(users) users")
             #expect(lookups.allSatisfy { $0.start == date("2026-08-23T06:00:00Z") && $0.end == date("2026-11-21T06:00:00Z") })

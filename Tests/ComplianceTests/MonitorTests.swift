@@ -222,7 +222,7 @@ struct AlertBody: Decodable {
                                     pagesBeforeDeadline: 1)
         let alerts = RecordingAlerts()
 
-        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, alerts: alerts).run(MonitorRequest(), deadline: nil)
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, alerts: alerts).run(RunRequest(), deadline: nil)
 
         #expect(!summary.coverageComplete && summary.coveredFrom == nil && summary.messagesSent == 0 && summary.expired == 0)
         #expect(alerts.bodies.isEmpty)
@@ -235,7 +235,7 @@ struct AlertBody: Decodable {
         let alerts = RecordingAlerts()
 
         let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, alerts: alerts, ledger: ledger)
-            .run(MonitorRequest(catchUp: true), deadline: nil)
+            .run(RunRequest(catchUp: true), deadline: nil)
 
         #expect(summary.catchUp && summary.coverageComplete && summary.evidenceRecorded == 1 && summary.usersChecked == 0)
         #expect((summary.coveredFrom, summary.coveredUntil) == ("2026-08-23T06:00:00Z", "2026-11-21T06:00:00Z"))
@@ -254,7 +254,7 @@ struct AlertBody: Decodable {
         let registry = InMemoryRegistry([user("id-late", "late", origin: .reconcile)])
         let activity = FakeActivity()
 
-        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, ledger: ledger).run(MonitorRequest(), deadline: nil)
+        let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, ledger: ledger).run(RunRequest(), deadline: nil)
 
         #expect(activity.readLog.isEmpty)
         #expect((summary.expired, summary.warning, summary.evidenceRecorded) == (0, 0, 1))
@@ -275,7 +275,7 @@ struct AlertBody: Decodable {
         let alerts = RecordingAlerts()
         let monitor = try makeMonitor(.passwordExpiry, registry: registry, activity: activity, alerts: alerts, environment: ["EXCLUDED_USERS": " break-glass , nobody"])
 
-        let summary = try await monitor.run(MonitorRequest(), deadline: nil)
+        let summary = try await monitor.run(RunRequest(), deadline: nil)
 
         #expect(summary.usersChecked == 3)
         #expect(summary.skipped == 1)
@@ -314,7 +314,7 @@ struct AlertBody: Decodable {
         ])
         let alerts = RecordingAlerts()
 
-        let summary = try await makeMonitor(.inactivity, registry: registry, alerts: alerts, directory: directory).run(MonitorRequest(), deadline: nil)
+        let summary = try await makeMonitor(.inactivity, registry: registry, alerts: alerts, directory: directory).run(RunRequest(), deadline: nil)
 
         #expect((summary.usersChecked, summary.expired, summary.disabled, summary.gone) == (405, 2, 1, 1))
         let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(alerts.bodies.first).utf8))
@@ -330,7 +330,7 @@ struct AlertBody: Decodable {
         let registry = InMemoryRegistry(users)
         let directory = FakeIdentityStore(users: users.dropLast().map { IdentityStoreUser(userId: $0.userId, userName: $0.userName, userStatus: "ENABLED") })
 
-        let summary = try await makeMonitor(.inactivity, registry: registry, directory: directory).run(MonitorRequest(dryRun: true), deadline: nil)
+        let summary = try await makeMonitor(.inactivity, registry: registry, directory: directory).run(RunRequest(dryRun: true), deadline: nil)
 
         #expect((summary.expired, summary.gone) == (6, 1))
         #expect(directory.log.all == ["ListUsers", "ListUsers"], "seven flagged users of a seven-user store: one listing (the fake pages by 3)")
@@ -343,7 +343,7 @@ struct AlertBody: Decodable {
         foreign.identityStoreId = "d-9999999999"
         let alerts = RecordingAlerts()
         let summary = try await makeMonitor(.inactivity, registry: InMemoryRegistry([unrecorded, foreign]), alerts: alerts)
-            .run(MonitorRequest(), deadline: nil)
+            .run(RunRequest(), deadline: nil)
         #expect((summary.usersChecked, summary.expired, summary.otherStore) == (1, 1, 1))
         let body = try JSONDecoder().decode(AlertBody.self, from: Data(try #require(alerts.bodies.first).utf8))
         #expect(body.users.map(\.userId) == ["id-imported"])
@@ -351,7 +351,7 @@ struct AlertBody: Decodable {
 
     @Test func inactivityJudgesScimUsersToo() async throws {
         let registry = InMemoryRegistry([user("id-scim", "scim", origin: .scim, created: "2025-01-01T00:00:00Z")])
-        let summary = try await makeMonitor(.inactivity, registry: registry).run(MonitorRequest(), deadline: nil)
+        let summary = try await makeMonitor(.inactivity, registry: registry).run(RunRequest(), deadline: nil)
         #expect(summary.usersChecked == 1)
         #expect(summary.skipped == 0)
         #expect(summary.expired == 1)
@@ -362,7 +362,7 @@ struct AlertBody: Decodable {
         let activity = FakeActivity(signIns: [UserActivity(userId: "id-1", userName: nil, time: date("2025-08-01T00:00:00Z"))])
         let alerts = RecordingAlerts()
         let summary = try await makeMonitor(.inactivity, registry: registry, activity: activity, alerts: alerts)
-            .run(MonitorRequest(dryRun: true), deadline: nil)
+            .run(RunRequest(dryRun: true), deadline: nil)
         #expect(summary.expired == 1)
         #expect(summary.messagesSent == 0)
         #expect(alerts.bodies.isEmpty)
@@ -372,7 +372,7 @@ struct AlertBody: Decodable {
     @Test func nothingIsSentWhenNobodyIsFlagged() async throws {
         let registry = InMemoryRegistry([user("id-1", "one", created: "2026-11-01T00:00:00Z")])
         let alerts = RecordingAlerts()
-        let summary = try await makeMonitor(.inactivity, registry: registry, alerts: alerts).run(MonitorRequest(), deadline: nil)
+        let summary = try await makeMonitor(.inactivity, registry: registry, alerts: alerts).run(RunRequest(), deadline: nil)
         #expect(summary.messagesSent == 0)
         #expect(alerts.bodies.isEmpty)
     }
@@ -380,7 +380,7 @@ struct AlertBody: Decodable {
     @Test func asOfMovesTheEvaluation() async throws {
         let registry = InMemoryRegistry([user("id-1", "one", created: "2026-01-01T00:00:00Z")])
         let summary = try await makeMonitor(.inactivity, registry: registry)
-            .run(MonitorRequest(dryRun: true, asOf: date("2026-03-20T00:00:00Z")), deadline: nil)
+            .run(RunRequest(dryRun: true, asOf: date("2026-03-20T00:00:00Z")), deadline: nil)
         #expect(summary.warning == 1, "78 days after creation")
         #expect(summary.asOf == "2026-03-20T00:00:00Z")
     }
@@ -388,7 +388,7 @@ struct AlertBody: Decodable {
     @Test func largeAlertsSplitIntoPartsUnder256KiBSortedByUserName() async throws {
         let users = (0..<6000).map { user(String(format: "id-%05d", $0), String(format: "user-%05d-with-a-longish-name@example.com", 5999 - $0)) }
         let alerts = RecordingAlerts()
-        _ = try await makeMonitor(.inactivity, registry: InMemoryRegistry(users), alerts: alerts).run(MonitorRequest(), deadline: nil)
+        _ = try await makeMonitor(.inactivity, registry: InMemoryRegistry(users), alerts: alerts).run(RunRequest(), deadline: nil)
 
         #expect(alerts.bodies.count > 1)
         let bodies = try alerts.bodies.map { try JSONDecoder().decode(AlertBody.self, from: Data($0.utf8)) }
@@ -422,7 +422,7 @@ struct AlertBody: Decodable {
         let findings = InMemoryFindings()
         let monitor = try makeMonitor(.inactivity, registry: registry, findings: findings)
 
-        let first = try await monitor.run(MonitorRequest(asOf: date("2026-11-15T06:00:00Z")), deadline: nil)
+        let first = try await monitor.run(RunRequest(asOf: date("2026-11-15T06:00:00Z")), deadline: nil)
         #expect((first.findingsOpen, first.findingsArchived) == (2, 0))
         let raised = try #require(findings.imports.withLock { $0.last }).sorted { $0.userId < $1.userId }
         #expect(raised.map(\.userId) == ["id-a", "id-b"])
@@ -430,21 +430,21 @@ struct AlertBody: Decodable {
         #expect(raised.allSatisfy { $0.firstSeen == date("2026-11-15T06:00:00Z") && $0.control == .inactivity })
 
         _ = try await registry.recordEvidence(userId: "id-a", .signIn, at: date("2026-11-16T09:00:00Z"), updatedAt: date("2026-11-16T09:00:00Z"))
-        let second = try await monitor.run(MonitorRequest(asOf: date("2026-11-17T06:00:00Z")), deadline: nil)
+        let second = try await monitor.run(RunRequest(asOf: date("2026-11-17T06:00:00Z")), deadline: nil)
         #expect((second.findingsOpen, second.findingsArchived) == (1, 1))
         let updated = try #require(findings.imports.withLock { $0.last })
         #expect(updated.map(\.userId) == ["id-b", "id-a"])
         #expect(updated.map(\.standing) == [.warning, .passed])
         #expect(updated.allSatisfy { $0.firstSeen == date("2026-11-15T06:00:00Z") }, "the first raising is kept")
 
-        let third = try await monitor.run(MonitorRequest(asOf: date("2026-11-18T06:00:00Z")), deadline: nil)
+        let third = try await monitor.run(RunRequest(asOf: date("2026-11-18T06:00:00Z")), deadline: nil)
         #expect((third.findingsOpen, third.findingsArchived) == (1, 0), "an archived finding is not archived again")
     }
 
     @Test func aDryRunImportsNothing() async throws {
         let findings = InMemoryFindings()
         let summary = try await makeMonitor(.inactivity, registry: InMemoryRegistry([expired]), findings: findings)
-            .run(MonitorRequest(dryRun: true), deadline: nil)
+            .run(RunRequest(dryRun: true), deadline: nil)
         #expect(summary.expired == 1)
         #expect(findings.imports.withLock { $0.isEmpty })
     }

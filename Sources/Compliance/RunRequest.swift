@@ -1,8 +1,8 @@
 import FoundationEssentials
 
-/// What the monitors and the report are invoked with: an EventBridge "Scheduled Event", an SSM
+/// A run of a monitor or of the report: what they are invoked with, an EventBridge "Scheduled Event", an SSM
 /// Automation payload, or `{}`. Only these keys mean anything; any other is ignored.
-public struct MonitorRequest: Sendable, Decodable {
+public struct RunRequest: Sendable, Decodable {
     /// Compute, log and return; send and write nothing.
     public var dryRun: Bool
     /// The monitors' `{"catchUp": true}`: read CloudTrail where the ledger lacks coverage and
