@@ -135,7 +135,8 @@ class Demo:
     # --- deployment, as infra/ names it -----------------------------------------------------------
 
     def deploy(self) -> None:
-        say("==> Deploying as infra/ would: registry table, activity ledger, alert queue, report bucket, one IAM user per function")
+        say("==> Deploying as infra/ would: registry table, activity ledger, alert queue and topic, report bucket, "
+            "Security Hub, one IAM user per function")
         self.table = f"{PREFIX}-registry"
         rig.call(self.state_path, "create_table", name=self.table)
         self.ledger = f"{PREFIX}-activity"
@@ -143,19 +144,25 @@ class Demo:
         sqs = self.admin("sqs")
         self.queue_url = sqs.create_queue(QueueName=f"{PREFIX}-alerts")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        # The alert topic; an SQS queue subscribed to it stands for the security team's mailbox.
+        topic_arn = self.admin("sns").create_topic(Name=f"{PREFIX}-alert-topic")["TopicArn"]
+        self.inbox_url = sqs.create_queue(QueueName=f"{PREFIX}-mailbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=self.inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.admin("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
+        self.admin("securityhub").enable_security_hub()
         self.bucket = f"{PREFIX}-reports-{self.state['accountId']}-{self.state['region']}"
         self.admin("s3").create_bucket(Bucket=self.bucket)
         values = deploy.policy_values(self.state, self.sso, registry_table=self.table, activity_table=self.ledger,
-                                      alert_queue_arn=queue_arn,
+                                      alert_queue_arn=queue_arn, alert_topic_arn=topic_arn,
                                       report_bucket=self.bucket, report_prefix="credential_reports/")
+        alerting = {"ALERT_QUEUE_URL": self.queue_url, "ALERT_TOPIC_ARN": topic_arn, "FINDINGS": "securityhub",
+                    "EXCLUDED_USERS": BREAK_GLASS}
         common = {"IDENTITY_STORE_ID": self.store, "AWS_LAMBDA_LOG_LEVEL": "INFO"}
         variables = {
             "registry-writer": {"REGISTRY_TABLE": self.table},
             "registry-cleaner": {"REGISTRY_TABLE": self.table},
-            "password-expiry-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger,
-                                        "ALERT_QUEUE_URL": self.queue_url, "EXCLUDED_USERS": BREAK_GLASS},
-            "inactivity-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger,
-                                   "ALERT_QUEUE_URL": self.queue_url, "EXCLUDED_USERS": BREAK_GLASS},
+            "password-expiry-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger, **alerting},
+            "inactivity-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger, **alerting},
             "credential-report": {"SSO_INSTANCE_ARN": self.sso["instanceArn"], "REPORT_BUCKET": self.bucket,
                                   "ACTIVITY_TABLE": self.ledger},
         }
@@ -227,8 +234,8 @@ class Demo:
     def monitors(self) -> None:
         for product, file in (("password-expiry-monitor", "alerts-password-expiry.json"),
                               ("inactivity-monitor", "alerts-inactivity.json")):
-            say(f"==> {product}: the hourly catch-up reads CloudTrail into the activity ledger, then the daily run judges")
-            [caught] = self.run(product, [{"catchUp": True}], "hourly catch-up")
+            say(f"==> {product}: the catch-up reads CloudTrail into the activity ledger, then the daily run judges")
+            [caught] = self.run(product, [{"catchUp": True}], "catch-up")
             say(f"    catch-up: CloudTrail read from {caught['coveredFrom']} to {caught['coveredUntil']}, "
                 f"{caught['evidenceRecorded']} dates remembered in the registry")
             [summary] = self.run(product, [deploy.SCHEDULED_EVENT], "daily schedule")
@@ -248,16 +255,36 @@ class Demo:
                 say(f"      {user['status']:<8} {user['userName']:<18} {why}")
             if len(flagged) > len(shown):
                 say(f"      … {len(flagged)} in all in demo-output/{file}")
+            mails = self.drain(self.inbox_url)
+            say(f"    the alert topic mailed {len(mails)} message(s): \"{mails[0]['Subject']}\"" if mails else
+                "    the alert topic mailed nothing")
+            findings = self.findings(summary["alertType"])
+            (OUTPUT / file.replace("alerts-", "findings-")).write_text(json.dumps(findings, indent=2) + "\n")
+            kinds = {}
+            for finding in findings:
+                kinds[finding["Compliance"]["Status"]] = kinds.get(finding["Compliance"]["Status"], 0) + 1
+            say(f"    Security Hub: {len(findings)} findings ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}), "
+                f"one per flagged user, in demo-output/{file.replace('alerts-', 'findings-')}")
+
+    def findings(self, alert_type: str) -> list[dict]:
+        hub, found = self.admin("securityhub"), []
+        for page in hub.get_paginator("get_findings").paginate(
+                Filters={"GeneratorId": [{"Value": f"idc-compliance/{alert_type}", "Comparison": "EQUALS"}]}):
+            found += page["Findings"]
+        return found
 
     def drain_queue(self) -> list[dict]:
+        return sorted(self.drain(self.queue_url), key=lambda message: message["part"])
+
+    def drain(self, queue_url: str) -> list[dict]:
         messages, sqs = [], self.admin("sqs")
         while True:
-            answer = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
             if not answer.get("Messages"):
-                return sorted(messages, key=lambda message: message["part"])
+                return messages
             for message in answer["Messages"]:
                 messages.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def report(self) -> None:
         say("==> credential-report")
