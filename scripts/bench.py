@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the five functions on the local rig (issue 7): cold starts against a boto3
+"""Benchmark of the five functions on the local rig: cold starts against a boto3
 reference, the monitors on a large registry, and the credential report at scale under Identity
 Center's request rate. Run through `scripts/bench` (which sets up the environment).
 
@@ -23,7 +23,8 @@ What it measures:
    LookupEvents limited to 2 requests a second;
 4. the credential report, as shipped, at 1,000, 5,000 and 10,000 users (1,000 with --quick),
    groups, accounts and permission sets scaled alongside (organisation.py), with 20 ms a request
-   and 20 requests a second on `sso` and `identitystore` (moto_launcher.py's knobs).
+   and 20 requests a second on `sso` and `identitystore` (moto_launcher.py's knobs);
+5. the activity ledger at daily-active volumes (bench_activity.py).
 """
 from __future__ import annotations
 
