@@ -224,7 +224,7 @@ def cold_starts(directory: Path, bin_dir: Path, packages: Packages, repeats: int
         ids = small.seed(spec)
         resources = small.resources("small")
         as_of = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        small.put_registry(resources["table"], organisation.registry_items(spec, ids, as_of))
+        small.put_registry(resources["registry_table"], organisation.registry_items(spec, ids, as_of))
         small.load_events(organisation.cloudtrail_records(spec, ids, as_of, account_id=small.state["accountId"]))
         values = policy_values(small.state, ids, resources)
         environments = {product: small.environment(small.function_user(product, values),
@@ -240,7 +240,7 @@ def cold_starts(directory: Path, bin_dir: Path, packages: Packages, repeats: int
             if product == "registry-cleaner":
                 # A registry item of its own to remove, so that every run does the same work.
                 gone = str(uuid.uuid4())
-                dynamodb.put_item(TableName=resources["table"], Item={
+                dynamodb.put_item(TableName=resources["registry_table"], Item={
                     "UserId": {"S": gone}, "UserName": {"S": f"leaver-{gone[:8]}"},
                     "IdentityStoreId": {"S": ids["identityStoreId"]}, "Origin": {"S": "console"},
                     "UpdatedAt": {"S": iso(as_of)}})
@@ -311,7 +311,7 @@ def monitor_runs(one: Rig, packages: Packages, spec: dict, ids: dict, resources:
         for repeat in range(repeats):
             if figures or runs:
                 restore_registry()
-                one.empty_ledger(resources["ledger"])
+                one.empty_ledger(resources["activity_table"])
             log(f"{product}: {len(spec['users'])} registry users, run {repeat + 1} of {repeats}")
             runs.append(monitor_run(one, packages, product, environment))
         figures[product] = median_of_runs(runs)
@@ -400,7 +400,7 @@ def report_run(one: Rig, packages: Packages, spec: dict, ids: dict, resources: d
     environment = one.environment(one.function_user("credential-report", values),
                                   **function_variables("credential-report", ids, resources))
     counts = organisation.summary(spec)
-    one.empty_ledger(resources["ledger"])  # every run reads its whole lookback of role sign-ins: a first run
+    one.empty_ledger(resources["activity_table"])  # every run reads its whole lookback of role sign-ins: a first run
     one.fake("DELETE", "stats")
     one.stats(reset=True)
     config = one.knobs(latencyMs=IDENTITY_CENTER_LATENCY_MS, ratePerSecond=IDENTITY_CENTER_RATE,
@@ -478,9 +478,9 @@ def scale_runs(directory: Path, packages: Packages, sizes_to_run: list[int], mon
             setup = {"seedSeconds": seed_seconds, "cloudTrailRecords": kinds, "cloudTrailLoadSeconds": load_seconds}
             if with_monitors:
                 items = organisation.registry_items(spec, ids, as_of)
-                setup["registryWriteSeconds"] = one.put_registry(resources["table"], items)
+                setup["registryWriteSeconds"] = one.put_registry(resources["registry_table"], items)
                 runs = monitor_runs(one, packages, spec, ids, resources, repeats,
-                                    restore_registry=lambda: one.put_registry(resources["table"], items))
+                                    restore_registry=lambda: one.put_registry(resources["registry_table"], items))
                 monitors = {"users": users, "setup": setup, "runs": runs}
             report[str(users)] = {**median_of_runs([report_run(one, packages, spec, ids, resources, shared=False)
                                                     for _ in range(repeats)]), "setup": setup}

@@ -68,7 +68,7 @@ class Organisation:
             item.pop("LastSignInAt", None)
             if last_sign_ins and item["UserId"] in last_sign_ins:
                 item["LastSignInAt"] = last_sign_ins[item["UserId"]]
-        self.one.put_registry(resources["table"], items)
+        self.one.put_registry(resources["registry_table"], items)
         credentials = self.one.function_user(MONITOR, policy_values(self.one.state, self.ids, resources))
         return self.one.environment(credentials, **function_variables(MONITOR, self.ids, resources))
 

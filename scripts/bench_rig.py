@@ -13,7 +13,8 @@ sys.path.insert(0, str(ROOT / "scripts" / "rig"))
 
 import fixtures  # noqa: E402
 import rig  # noqa: E402
-from deploy import render_policy, policy_values as deploy_policy_values  # noqa: E402
+from deploy import function_environment, render_policy, policy_values as deploy_policy_values  # noqa: E402
+from deploy import function_variables as deploy_function_variables  # noqa: E402
 
 MONITORS = ["password-expiry-monitor", "inactivity-monitor"]
 REPORT_PREFIX = "credential_reports/"
@@ -65,10 +66,7 @@ class Rig:
         return fixtures.create_function_user(self.context, f"{product}-{uuid.uuid4().hex[:8]}", render_policy(product, values))
 
     def environment(self, credentials: dict, **variables) -> dict:
-        return {"AWS_REGION": self.state["region"], "AWS_ACCESS_KEY_ID": credentials["accessKeyId"],
-                "AWS_SECRET_ACCESS_KEY": credentials["secretAccessKey"], "AWS_ENDPOINT_URL": self.state["moto"]["url"],
-                "AWS_ENDPOINT_URL_CLOUDTRAIL": self.state["cloudtrail"]["url"], "AWS_LAMBDA_LOG_FORMAT": "JSON",
-                **{name: str(value) for name, value in variables.items()}}
+        return function_environment(self.state, credentials, **variables)
 
     def resources(self, tag: str) -> dict:
         """A registry table, an activity ledger, an alert queue and a report bucket."""
@@ -79,7 +77,8 @@ class Rig:
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         bucket = f"reports-{tag}"
         self.client("s3").create_bucket(Bucket=bucket)
-        return {"table": table, "ledger": ledger, "queueUrl": queue_url, "queueArn": queue_arn, "bucket": bucket}
+        return {"registry_table": table, "activity_table": ledger, "alert_queue_url": queue_url, "alert_queue_arn": queue_arn,
+                "report_bucket": bucket}
 
     def empty_ledger(self, ledger: str) -> None:
         """Forgets what the monitors have read of CloudTrail: the next run reads its whole window."""
@@ -113,20 +112,16 @@ def running_rig(directory: Path, name: str):
 
 def policy_values(state: dict, ids: dict, resources: dict) -> dict[str, str]:
     """The policy templates' values for one benchmark organisation's resources."""
-    return deploy_policy_values(state, ids, registry_table=resources["table"], activity_table=resources["ledger"],
-                                alert_queue_arn=resources["queueArn"],
-                                report_bucket=resources["bucket"], report_prefix=REPORT_PREFIX)
+    return deploy_policy_values(state, ids, registry_table=resources["registry_table"], activity_table=resources["activity_table"],
+                                alert_queue_arn=resources["alert_queue_arn"], report_bucket=resources["report_bucket"],
+                                report_prefix=REPORT_PREFIX)
 
 
 def function_variables(product: str, ids: dict, resources: dict) -> dict:
-    store = {"IDENTITY_STORE_ID": ids["identityStoreId"]}
-    if product in ("registry-writer", "registry-cleaner"):
-        return {**store, "REGISTRY_TABLE": resources["table"]}
-    if product in MONITORS:
-        return {**store, "REGISTRY_TABLE": resources["table"], "ACTIVITY_TABLE": resources["ledger"],
-                "ALERT_QUEUE_URL": resources["queueUrl"]}
-    return {**store, "SSO_INSTANCE_ARN": ids["instanceArn"], "REPORT_BUCKET": resources["bucket"],
-            "ACTIVITY_TABLE": resources["ledger"], "REPORT_PREFIX": REPORT_PREFIX}
+    """What infra/ sets for `product` on a benchmark organisation's resources."""
+    named = {key: value for key, value in resources.items() if key != "alert_queue_arn"}
+    return deploy_function_variables(product, ids["identityStoreId"], instance_arn=ids["instanceArn"],
+                                     report_prefix=REPORT_PREFIX, **named)
 
 
 def invocation_summary(result) -> dict:

@@ -155,21 +155,17 @@ class Demo:
         values = deploy.policy_values(self.state, self.sso, registry_table=self.table, activity_table=self.ledger,
                                       alert_queue_arn=queue_arn, alert_topic_arn=topic_arn,
                                       report_bucket=self.bucket, report_prefix="credential_reports/")
-        alerting = {"ALERT_QUEUE_URL": self.queue_url, "ALERT_TOPIC_ARN": topic_arn, "FINDINGS": "securityhub",
-                    "EXCLUDED_USERS": BREAK_GLASS}
-        common = {"IDENTITY_STORE_ID": self.store, "AWS_LAMBDA_LOG_LEVEL": "INFO"}
-        variables = {
-            "registry-writer": {"REGISTRY_TABLE": self.table},
-            "registry-cleaner": {"REGISTRY_TABLE": self.table},
-            "password-expiry-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger, **alerting},
-            "inactivity-monitor": {"REGISTRY_TABLE": self.table, "ACTIVITY_TABLE": self.ledger, **alerting},
-            "credential-report": {"SSO_INSTANCE_ARN": self.sso["instanceArn"], "REPORT_BUCKET": self.bucket,
-                                  "ACTIVITY_TABLE": self.ledger},
-        }
+        resources = {"registry_table": self.table, "activity_table": self.ledger, "alert_queue_url": self.queue_url,
+                     "alert_topic_arn": topic_arn, "findings": "securityhub", "instance_arn": self.sso["instanceArn"],
+                     "report_bucket": self.bucket}
+        extra = {"AWS_LAMBDA_LOG_LEVEL": "INFO"}
         self.environments = {}
         for product in deploy.PRODUCTS:
             credentials = deploy.function_credentials(self.state_path, product, values)
-            self.environments[product] = deploy.function_environment(self.state, credentials, **common, **variables[product])
+            variables = deploy.function_variables(product, self.store, **resources)
+            if product in ("password-expiry-monitor", "inactivity-monitor"):
+                variables["EXCLUDED_USERS"] = BREAK_GLASS
+            self.environments[product] = deploy.function_environment(self.state, credentials, **variables, **extra)
 
     # --- running the functions -------------------------------------------------------------------
 

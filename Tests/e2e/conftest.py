@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from deploy import (  # noqa: E402,F401  (the test modules import these from her
     eventbridge,
     function_credentials,
     function_environment,
+    function_variables,
     policy_values,
     render_policy,
     run_function,
@@ -105,7 +105,8 @@ def create_store_user(state, store_id: str, prefix: str = "user") -> dict:
 def environment_for(state, sso, rig_path, product: str, table: str, **variables) -> dict:
     """What the writer or the cleaner gets: its own credentials for `table`, and the store."""
     credentials = function_credentials(rig_path, product, policy_values(state, sso, registry_table=table))
-    return function_environment(state, credentials, REGISTRY_TABLE=table, IDENTITY_STORE_ID=sso["identityStoreId"], **variables)
+    return function_environment(state, credentials, **function_variables(product, sso["identityStoreId"], registry_table=table),
+                                **variables)
 
 
 def table_items(state: dict, table: str) -> dict[str, dict[str, str]]:

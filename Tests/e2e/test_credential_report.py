@@ -20,7 +20,8 @@ import pytest
 import report_org
 import rig
 from cloudtrail_fake import DEFAULT_CONFIG
-from conftest import function_credentials, function_environment, log_lines, policy_values, run_function, unique
+from conftest import (function_credentials, function_environment, function_variables, log_lines, policy_values, run_function,
+                      unique)
 
 EVENT_DATA_STORE = "eds-rig-0000000001"
 LOOKBACK_DAYS = 30
@@ -111,8 +112,9 @@ def run_report(setup: Setup, source: str, prefix: str | None, payload: dict, ext
     rig.cloudtrail_admin(setup.state, "DELETE", "events")
     rig.cloudtrail_admin(setup.state, "POST", "events", setup.records)
     rig.cloudtrail_admin(setup.state, "DELETE", "stats")
-    variables = {"IDENTITY_STORE_ID": setup.sso["identityStoreId"], "SSO_INSTANCE_ARN": setup.sso["instanceArn"],
-                 "REPORT_BUCKET": setup.bucket, "ACTIVITY_TABLE": setup.ledger, "ACTIVITY_SOURCE": source, **(extra or {})}
+    variables = {**function_variables("credential-report", setup.sso["identityStoreId"], instance_arn=setup.sso["instanceArn"],
+                                      report_bucket=setup.bucket, activity_table=setup.ledger),
+                 "ACTIVITY_SOURCE": source, **(extra or {})}
     if prefix is not None:
         variables["REPORT_PREFIX"] = prefix
     if source == "lake":

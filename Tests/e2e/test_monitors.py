@@ -21,6 +21,7 @@ from conftest import (
     eventbridge,
     function_credentials,
     function_environment,
+    function_variables,
     log_lines,
     ISO_SECOND,
     iso,
@@ -348,8 +349,9 @@ def monitor_environment(rig_path, state, sso, product: str, table: str, queue: t
     values = policy_values(state, sso, registry_table=table, activity_table=ledger, alert_queue_arn=queue[1],
                            event_data_store=LAKE_STORE, **topic)
     credentials = function_credentials(rig_path, product, values)
-    return function_environment(state, credentials, REGISTRY_TABLE=table, ACTIVITY_TABLE=ledger,
-                                IDENTITY_STORE_ID=sso["identityStoreId"], ALERT_QUEUE_URL=queue[0], **variables)
+    named = function_variables(product, sso["identityStoreId"], registry_table=table, activity_table=ledger,
+                               alert_queue_url=queue[0])
+    return function_environment(state, credentials, **named, **variables)
 
 
 def source_variables(source: str) -> dict[str, str]:

@@ -74,6 +74,33 @@ def function_credentials(rig_path: Path, product: str, values: dict[str, str]) -
     return rig.call(rig_path, "create_function_user", name=unique(product), policy=render_policy(product, values))
 
 
+# The variables infra/lambda.tf gives each function, by the resource each names (the keyword
+# arguments of function_variables).
+MONITOR_VARIABLES = {"REGISTRY_TABLE": "registry_table", "ACTIVITY_TABLE": "activity_table",
+                     "ALERT_QUEUE_URL": "alert_queue_url", "ALERT_TOPIC_ARN": "alert_topic_arn", "FINDINGS": "findings"}
+FUNCTION_VARIABLES = {
+    "registry-writer": {"REGISTRY_TABLE": "registry_table"},
+    "registry-cleaner": {"REGISTRY_TABLE": "registry_table"},
+    "password-expiry-monitor": MONITOR_VARIABLES,
+    "inactivity-monitor": MONITOR_VARIABLES,
+    "credential-report": {"SSO_INSTANCE_ARN": "instance_arn", "REPORT_BUCKET": "report_bucket",
+                          "ACTIVITY_TABLE": "activity_table", "REPORT_PREFIX": "report_prefix"},
+}
+
+
+def function_variables(product: str, identity_store_id: str, **resources: str | None) -> dict[str, str]:
+    """What infra/ sets for `product` from the resources given (registry_table, activity_table,
+    alert_queue_url, alert_topic_arn, findings, instance_arn, report_bucket, report_prefix): the
+    one place the rig's users (tests, demo, bench) build a function's variables. A resource not
+    given leaves its variable unset."""
+    unknown = set(resources) - set().union(*(names.values() for names in FUNCTION_VARIABLES.values()))
+    if unknown:
+        raise TypeError(f"no function variable names {sorted(unknown)}")
+    named = FUNCTION_VARIABLES[product]
+    return {"IDENTITY_STORE_ID": identity_store_id,
+            **{variable: resources[key] for variable, key in named.items() if resources.get(key)}}
+
+
 def function_environment(state: dict, credentials: dict, **variables: str) -> dict[str, str]:
     """What Lambda would give the function: region, credentials, the rig's endpoints, its variables."""
     environment = {
