@@ -64,10 +64,17 @@ let package = Package(
             dependencies: ["AWSClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
+        // The domain's interfaces (registry, ledger, alert sink, findings) kept in AWS: DynamoDB,
+        // SQS, SNS, Security Hub.
+        .target(
+            name: "AWSAdapters",
+            dependencies: ["Compliance", "AWSClient"],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "FunctionSupport",
             dependencies: [
-                "Compliance", "LambdaRuntime", "AWSClient", "HTTPTransport",
+                "Compliance", "AWSAdapters", "LambdaRuntime", "AWSClient", "HTTPTransport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

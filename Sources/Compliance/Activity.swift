@@ -64,6 +64,14 @@ public struct RoleSignIn: Sendable, Hashable {
     /// The permission set's name: Identity Center names the role after it.
     public let roleName: String
     public let time: Date
+
+    public init(userId: String?, userName: String?, accountId: String, roleName: String, time: Date) {
+        self.userId = userId
+        self.userName = userName
+        self.accountId = accountId
+        self.roleName = roleName
+        self.time = time
+    }
 }
 
 /// Which CloudTrail events count as evidence, and whose they are (docs/contract.md, "What counts as evidence").

@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 
 /// How a user came into the registry.
@@ -43,59 +42,4 @@ public struct RegistryUser: Sendable, Hashable {
         self.userStatus = userStatus
         self.updatedAt = updatedAt
     }
-}
-
-/// The table's attribute names.
-enum RegistryAttribute {
-    static let userId = "UserId"
-    static let userName = "UserName"
-    static let displayName = "DisplayName"
-    static let identityStoreId = "IdentityStoreId"
-    static let origin = "Origin"
-    static let createdAt = "CreatedAt"
-    static let lastPasswordChangeAt = "LastPasswordChangeAt"
-    static let lastSignInAt = "LastSignInAt"
-    static let userStatus = "UserStatus"
-    static let updatedAt = "UpdatedAt"
-}
-
-extension RegistryUser {
-    var item: DynamoDBItem {
-        var item: DynamoDBItem = [
-            RegistryAttribute.userId: .string(userId),
-            RegistryAttribute.userName: .string(userName),
-            RegistryAttribute.identityStoreId: .string(identityStoreId),
-            RegistryAttribute.origin: .string(origin.rawValue),
-            RegistryAttribute.updatedAt: .string(ISO8601UTC.format(updatedAt)),
-        ]
-        item[RegistryAttribute.displayName] = displayName.map(AttributeValue.string)
-        item[RegistryAttribute.createdAt] = createdAt.map { .string(ISO8601UTC.format($0)) }
-        item[RegistryAttribute.lastPasswordChangeAt] = lastPasswordChangeAt.map { .string(ISO8601UTC.format($0)) }
-        item[RegistryAttribute.lastSignInAt] = lastSignInAt.map { .string(ISO8601UTC.format($0)) }
-        item[RegistryAttribute.userStatus] = userStatus.map(AttributeValue.string)
-        return item
-    }
-
-    /// Reads an item back; an item without a user id is not a registry user.
-    init(item: DynamoDBItem) throws(RegistryItemError) {
-        guard let userId = item[RegistryAttribute.userId]?.stringValue else {
-            throw RegistryItemError(description: "a registry item has no UserId")
-        }
-        func date(_ name: String) -> Date? { item[name]?.stringValue.flatMap(ISO8601UTC.parse) }
-        self.init(
-            userId: userId,
-            userName: item[RegistryAttribute.userName]?.stringValue ?? userId,
-            displayName: item[RegistryAttribute.displayName]?.stringValue,
-            identityStoreId: item[RegistryAttribute.identityStoreId]?.stringValue ?? "",
-            origin: item[RegistryAttribute.origin]?.stringValue.flatMap(UserOrigin.init(rawValue:)) ?? .reconcile,
-            createdAt: date(RegistryAttribute.createdAt),
-            lastPasswordChangeAt: date(RegistryAttribute.lastPasswordChangeAt),
-            lastSignInAt: date(RegistryAttribute.lastSignInAt),
-            userStatus: item[RegistryAttribute.userStatus]?.stringValue,
-            updatedAt: date(RegistryAttribute.updatedAt) ?? Date(timeIntervalSince1970: 0))
-    }
-}
-
-public struct RegistryItemError: Error, CustomStringConvertible {
-    public let description: String
 }

@@ -1,3 +1,4 @@
+import AWSAdapters
 import AWSClient
 import Compliance
 import FoundationEssentials

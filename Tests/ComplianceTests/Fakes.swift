@@ -177,11 +177,11 @@ final class InMemoryLedger: ActivityLedger {
 
     func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws {
         evidence.withLock { known in
-            if known["\(userId)#\(kind.scope)"].map({ $0 < date }) ?? true { known["\(userId)#\(kind.scope)"] = date }
+            if known["\(userId)#\(kind)"].map({ $0 < date }) ?? true { known["\(userId)#\(kind)"] = date }
         }
     }
 
-    func evidence(userId: String, _ kind: EvidenceKind) async throws -> Date? { evidence.withLock { $0["\(userId)#\(kind.scope)"] } }
+    func evidence(userId: String, _ kind: EvidenceKind) async throws -> Date? { evidence.withLock { $0["\(userId)#\(kind)"] } }
 
     func roleSignIns() async throws -> [RoleSignIn] {
         evidence.withLock { known in

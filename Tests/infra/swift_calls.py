@@ -228,7 +228,7 @@ class Program:
 
 def read_program(sources: Path) -> Program:
     program = Program()
-    for folder in ("Compliance", "AWSClient/Services", "FunctionSupport"):
+    for folder in ("Compliance", "AWSAdapters", "AWSClient/Services", "FunctionSupport"):
         for path in sorted((sources / folder).glob("*.swift")):
             program.add_file(path.read_text())
     return program

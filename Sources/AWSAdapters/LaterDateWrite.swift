@@ -1,4 +1,5 @@
 import AWSClient
+import Compliance
 import FoundationEssentials
 
 extension DynamoDBAPI {

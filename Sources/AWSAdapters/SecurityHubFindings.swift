@@ -5,7 +5,7 @@ import FoundationEssentials
 /// The monitors' findings in AWS Security Hub, in the AWS Security Finding Format, under the
 /// account's default product: one finding per control and user, its `Id` stable so that every
 /// run updates it (docs/contract.md, "Findings out").
-struct SecurityHubFindingStore: FindingStore {
+public struct SecurityHubFindingStore: FindingStore {
     let securityHub: any SecurityHubAPI
     let partition: String
     let region: String
@@ -13,7 +13,7 @@ struct SecurityHubFindingStore: FindingStore {
 
     /// From the invoked function's ARN, `arn:<partition>:lambda:<region>:<account>:function:<name>`:
     /// findings are imported into the function's own account and region.
-    init(securityHub: any SecurityHubAPI, functionArn: String) throws {
+    public init(securityHub: any SecurityHubAPI, functionArn: String) throws {
         let parts = functionArn.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 7, parts[0] == "arn", parts[2] == "lambda", parts[4].count == 12 else {
             throw FindingStoreError("the invoked function ARN '\(functionArn)' names no account and region to import findings into")
@@ -36,7 +36,7 @@ struct SecurityHubFindingStore: FindingStore {
         "idc-compliance/\(identityStoreId)/\(control.rawValue)/"
     }
 
-    func openFindings(of control: Control, identityStoreId: String) async throws -> [String: OpenFinding] {
+    public func openFindings(of control: Control, identityStoreId: String) async throws -> [String: OpenFinding] {
         struct Filter: Encodable, Sendable { let Value: String; let Comparison: String }
         struct Filters: Encodable, Sendable {
             let ProductArn: [Filter]
@@ -69,7 +69,7 @@ struct SecurityHubFindingStore: FindingStore {
         return open
     }
 
-    func keep(_ findings: [ComplianceFinding]) async throws {
+    public func keep(_ findings: [ComplianceFinding]) async throws {
         try await securityHub.batchImportFindings(findings.map { ASFFFinding($0, in: self) })
     }
 }
