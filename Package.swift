@@ -101,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ComplianceTests",
-            dependencies: ["Compliance", "AWSClient"],
+            dependencies: ["Compliance", "AWSAdapters", "AWSClient"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -6,7 +6,7 @@ import FoundationEssentials
 public struct ActivityEvent: Sendable, Equatable {
     var eventSource: String
     var eventName: String
-    var eventTime: Date
+    public var eventTime: Date
     var errorCode: String?
     /// `userIdentity.onBehalfOf.userId`: how Identity Center names the user today.
     var onBehalfOfUserId: String?
@@ -19,7 +19,7 @@ public struct ActivityEvent: Sendable, Equatable {
     /// `serviceEventDetails` flattened to strings.
     var serviceEventDetails: [String: String]
 
-    init(
+    public init(
         eventSource: String, eventName: String, eventTime: Date, errorCode: String? = nil, onBehalfOfUserId: String? = nil,
         identityUserName: String? = nil, additionalUserName: String? = nil, requestUserId: String? = nil,
         serviceEventDetails: [String: String] = [:]
@@ -35,7 +35,7 @@ public struct ActivityEvent: Sendable, Equatable {
         self.serviceEventDetails = serviceEventDetails
     }
 
-    init?(_ record: CloudTrailRecord) {
+    public init?(_ record: CloudTrailRecord) {
         guard let time = ISO8601UTC.parse(record.eventTime) else { return nil }
         var details: [String: String] = [:]
         if case .object(let members) = record.serviceEventDetails {
@@ -151,34 +151,6 @@ public protocol ActivitySource: Sendable {
     /// page at a time. Returns false when it stopped at `deadline` with more left to read.
     func read(_ stream: [String], from start: Date, to end: Date, deadline: Date?, page: ([ActivityEvent]) async throws -> Void)
         async throws -> Bool
-}
-
-/// CloudTrail LookupEvents: each event name read on its own (the API filters on one attribute),
-/// newest first, paced at the API's 2 requests a second by the CloudTrail client.
-public struct LookupEventsActivitySource: ActivitySource {
-    let cloudTrail: any CloudTrailAPI
-
-    public init(cloudTrail: any CloudTrailAPI) {
-        self.cloudTrail = cloudTrail
-    }
-
-    public var name: String { "lookup-events" }
-
-    public func streams(of eventNames: [String]) -> [[String]] {
-        Set(eventNames).sorted().map { [$0] }
-    }
-
-    public func read(_ stream: [String], from start: Date, to end: Date, deadline: Date?, page: ([ActivityEvent]) async throws -> Void)
-        async throws -> Bool
-    {
-        for name in stream {
-            for try await events in cloudTrail.lookupEvents(attribute: (key: "EventName", value: name), start: start, end: end) {
-                try await page(events.compactMap { ActivityEvent($0.record) })
-                if let deadline, Date() >= deadline { return false }
-            }
-        }
-        return true
-    }
 }
 
 /// LookupEvents (2 requests a second, 50 events a page) could not read the window in the

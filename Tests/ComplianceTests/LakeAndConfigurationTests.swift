@@ -1,3 +1,4 @@
+@testable import AWSAdapters
 import AWSClient
 @testable import Compliance
 import Foundation
