@@ -19,14 +19,14 @@ public struct CredentialReport: Sendable {
     let organizations: any OrganizationsAPI
     let activity: any ActivitySource
     let ledger: any ActivityLedger
-    let s3: any S3API
+    let store: any ReportStore
     let requestCount: @Sendable () -> Int
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
         configuration: CredentialReportConfiguration, ssoAdmin: any SSOAdminAPI, identityStore: any IdentityStoreAPI,
-        organizations: any OrganizationsAPI, activity: any ActivitySource, ledger: any ActivityLedger, s3: any S3API,
+        organizations: any OrganizationsAPI, activity: any ActivitySource, ledger: any ActivityLedger, store: any ReportStore,
         requestCount: @escaping @Sendable () -> Int, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -35,7 +35,7 @@ public struct CredentialReport: Sendable {
         self.organizations = organizations
         self.activity = activity
         self.ledger = ledger
-        self.s3 = s3
+        self.store = store
         self.requestCount = requestCount
         self.logger = logger
         self.now = now
@@ -84,16 +84,15 @@ public struct CredentialReport: Sendable {
 
         let stamp = Self.keyTimestamp(asOf)
         let key = "\(configuration.prefix)credential_report-\(stamp).csv"
-        let encryption = ServerSideEncryption.kms(keyId: configuration.kmsKeyId)
         if !request.dryRun {
-            try await s3.putObject(bucket: configuration.bucket, key: key, body: table.csv, contentType: "text/csv; charset=utf-8", encryption: encryption)
+            try await store.write(table.csv, key: key, contentType: "text/csv; charset=utf-8")
         }
 
         let elapsed = ContinuousClock.now - started
         // + 1: the manifest's own PUT, which follows and records this count.
         let manifestCall = request.dryRun ? 0 : 1
         let result = CredentialReportResult(
-            s3Uri: "s3://\(configuration.bucket)/\(key)", rows: table.rowCount, users: table.userCount,
+            s3Uri: store.location(of: key), rows: table.rowCount, users: table.userCount,
             accounts: Set(provisioned.values.joined()).count, permissionSets: permissionSets.count,
             apiCalls: requestCount() - callsBefore + manifestCall,
             durationMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
@@ -107,9 +106,8 @@ public struct CredentialReport: Sendable {
                 enumeration: result.enumeration, apiCalls: result.apiCalls)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try await s3.putObject(
-                bucket: configuration.bucket, key: "\(configuration.prefix)credential_report-\(stamp).json", body: try encoder.encode(manifest),
-                contentType: "application/json", encryption: encryption)
+            try await store.write(
+                try encoder.encode(manifest), key: "\(configuration.prefix)credential_report-\(stamp).json", contentType: "application/json")
         }
         logger.info(
             "Credential report: \(result.rows) rows for \(result.users) users, \(result.accounts) accounts, \(result.permissionSets) permission sets, \(result.apiCalls) API calls in \(result.durationMs) ms, \(request.dryRun ? "not written (dry run), would go to" : "written to") \(result.s3Uri)")

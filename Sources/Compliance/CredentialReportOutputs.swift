@@ -37,3 +37,10 @@ struct ReportManifest: Encodable {
     let enumeration: String
     let apiCalls: Int
 }
+
+/// Where the report and its manifest are written (S3, encrypted with the report's key).
+public protocol ReportStore: Sendable {
+    /// Where an object under `key` is, as the result names it (`s3://bucket/key`).
+    func location(of key: String) -> String
+    func write(_ body: Data, key: String, contentType: String) async throws
+}

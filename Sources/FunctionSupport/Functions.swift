@@ -76,7 +76,8 @@ extension Functions {
                 configuration: configuration, ssoAdmin: SSOAdminClient(client: client), identityStore: IdentityStoreClient(client: client),
                 organizations: OrganizationsClient(client: client), activity: aws.activitySource(configuration.activitySource),
                 ledger: aws.ledger(configuration.activityTable),
-                s3: S3Client(client: client), requestCount: { client.requestsSent }, logger: context.logger)
+                store: S3ReportStore(s3: S3Client(client: client), bucket: configuration.bucket, kmsKeyId: configuration.kmsKeyId),
+                requestCount: { client.requestsSent }, logger: context.logger)
             return ReportHandler(report: report)
         }
     }

@@ -52,11 +52,11 @@ struct FakeOrganizations: OrganizationsAPI {
     func listAccounts() -> Paginator<OrganizationAccount, String> { Paginator("x") { [accounts] _ in (accounts, nil) } }
 }
 
-final class RecordingS3: S3API {
+final class RecordingStore: ReportStore {
     let objects = Mutex<[String: Data]>([:])
-    func putObject(bucket: String, key: String, body: Data, contentType: String, encryption: ServerSideEncryption) async throws -> PutObjectOutput {
-        objects.withLock { $0["\(bucket)/\(key)"] = body }
-        return PutObjectOutput(eTag: nil, versionId: nil)
+    func location(of key: String) -> String { "s3://reports/\(key)" }
+    func write(_ body: Data, key: String, contentType: String) async throws {
+        objects.withLock { $0["reports/\(key)"] = body }
     }
 }
 
@@ -66,7 +66,7 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
 @Suite struct CredentialReportTests {
     func makeReport(
         activity: [RoleSignIn] = [], assignments: [AccountAssignment], provisioned: [String: [String]]? = nil, ledger: InMemoryLedger = InMemoryLedger()
-    ) throws -> (CredentialReport, RecordingS3, FakeSSOAdmin) {
+    ) throws -> (CredentialReport, RecordingStore, FakeSSOAdmin) {
         let ssoAdmin = FakeSSOAdmin(
             permissionSets: [readOnly, admin],
             provisioned: provisioned ?? [admin.permissionSetArn: ["111111111111", "222222222222"], readOnly.permissionSetArn: ["111111111111"]],
@@ -78,7 +78,7 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
             ],
             groups: [IdentityStoreGroup(groupId: "g-ops", displayName: "ops"), IdentityStoreGroup(groupId: "g-dev", displayName: "dev")],
             memberships: ["g-ops": ["u-ada", "u-bob"], "g-dev": ["u-ada", "u-eve"]])
-        let s3 = RecordingS3()
+        let s3 = RecordingStore()
         let configuration = try CredentialReportConfiguration(environment: [
             "IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "arn:aws:sso:::instance/ssoins-1234567890abcdef", "REPORT_BUCKET": "reports",
             "ACTIVITY_TABLE": "activity",
@@ -86,7 +86,7 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         let report = CredentialReport(
             configuration: configuration, ssoAdmin: ssoAdmin, identityStore: directory,
             organizations: FakeOrganizations(accounts: [OrganizationAccount(id: "111111111111", name: "Prod, EU"), OrganizationAccount(id: "222222222222", name: "Dev")]),
-            activity: FakeActivity(roleSignIns: activity), ledger: ledger, s3: s3, requestCount: { 0 }, logger: Logger(label: "test"),
+            activity: FakeActivity(roleSignIns: activity), ledger: ledger, store: s3, requestCount: { 0 }, logger: Logger(label: "test"),
             now: { date("2026-11-21T06:00:00Z") })
         return (report, s3, ssoAdmin)
     }
