@@ -48,7 +48,7 @@ public struct ComplianceMonitor: Sendable {
     let configuration: MonitorConfiguration
     let registry: any Registry
     let ledger: any ActivityLedger
-    let directory: any IdentityStoreAPI
+    let directory: any UserDirectory
     let activity: any ActivitySource
     let alerts: any AlertSink
     /// Where judging runs keep their findings; nil without `FINDINGS=securityhub`.
@@ -57,7 +57,7 @@ public struct ComplianceMonitor: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        configuration: MonitorConfiguration, registry: any Registry, ledger: any ActivityLedger, directory: any IdentityStoreAPI,
+        configuration: MonitorConfiguration, registry: any Registry, ledger: any ActivityLedger, directory: any UserDirectory,
         activity: any ActivitySource, alerts: any AlertSink, findings: (any FindingStore)? = nil, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -169,7 +169,7 @@ public struct ComplianceMonitor: Sendable {
         // Disabled and deleted users have met the control: check the store's state of everyone
         // about to be flagged, since the registry's copy is only as fresh as the last reconcile.
         let flagged = judgedVerdicts.filter { $0.status != .compliant }.map(\.userId)
-        let states = try await StoreStateCheck(directory: directory, identityStoreId: configuration.identityStoreId)
+        let states = try await StoreStateCheck(directory: directory)
             .states(of: flagged, storeSize: population.registered.count)
         let verdicts = judgedVerdicts.filter { (states[$0.userId] ?? .enabled) == .enabled }
         let disabled = states.values.count { $0 == .disabled }

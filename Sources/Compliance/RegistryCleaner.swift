@@ -20,11 +20,11 @@ public struct RegistryCleanerConfiguration: Sendable {
 /// registry users gone from the identity store, with a safety stop against a wrong store id.
 public struct RegistryCleaner: Sendable {
     let configuration: RegistryCleanerConfiguration
-    let directory: any IdentityStoreAPI
+    let directory: any UserDirectory
     let registry: any Registry
     let logger: Logger
 
-    public init(configuration: RegistryCleanerConfiguration, directory: any IdentityStoreAPI, registry: any Registry, logger: Logger) {
+    public init(configuration: RegistryCleanerConfiguration, directory: any UserDirectory, registry: any Registry, logger: Logger) {
         self.configuration = configuration
         self.directory = directory
         self.registry = registry
@@ -52,7 +52,7 @@ public struct RegistryCleaner: Sendable {
         let store = configuration.identityStoreId
         // Items of another store are not this function's to judge: they stay exactly as they are.
         let registered = try await registry.allUsers().filter { $0.identityStoreId == store }
-        let present = Set(try await directory.listUsers(identityStoreId: store).all().map(\.userId))
+        let present = Set(try await directory.allUsers().map(\.userId))
         let stale = registered.filter { !present.contains($0.userId) }
 
         if stale.count * 100 > configuration.maxRemovePercent * registered.count {

@@ -39,13 +39,13 @@ public struct RegistryChange: Sendable, Encodable {
 /// every user of the identity store that the registry lacks (events are delivered best effort).
 public struct RegistryWriter: Sendable {
     let configuration: RegistryWriterConfiguration
-    let directory: any IdentityStoreAPI
+    let directory: any UserDirectory
     let registry: any Registry
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
-        configuration: RegistryWriterConfiguration, directory: any IdentityStoreAPI, registry: any Registry, logger: Logger,
+        configuration: RegistryWriterConfiguration, directory: any UserDirectory, registry: any Registry, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -65,10 +65,7 @@ public struct RegistryWriter: Sendable {
     }
 
     private func register(_ event: UserLifecycleEvent) async throws -> RegistryChange {
-        let user: IdentityStoreUser
-        do {
-            user = try await directory.describeUser(identityStoreId: configuration.identityStoreId, userId: event.userId)
-        } catch let error as AWSServiceError where error.code == "ResourceNotFoundException" {
+        guard let user = try await directory.user(event.userId) else {
             var change = RegistryChange(.skipped, userId: event.userId)
             change.reason = "the user is no longer in identity store \(configuration.identityStoreId)"
             logger.info("Skipped CreateUser for \(event.userId): \(change.reason!)")
@@ -86,7 +83,7 @@ public struct RegistryWriter: Sendable {
 
     private func reconcile() async throws -> RegistryChange {
         let known = Dictionary(try await registry.allUsers().map { ($0.userId, $0) }) { first, _ in first }
-        let storeUsers = try await directory.listUsers(identityStoreId: configuration.identityStoreId).all()
+        let storeUsers = try await directory.allUsers()
         let timestamp = now()
         let missing = storeUsers.filter { known[$0.userId] == nil }
         let changed = storeUsers.filter { user in

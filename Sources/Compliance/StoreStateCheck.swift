@@ -16,8 +16,7 @@ public enum StoreUserState: Sendable, Hashable {
 struct StoreStateCheck: Sendable {
     static let listPageSize = 100
 
-    let directory: any IdentityStoreAPI
-    let identityStoreId: String
+    let directory: any UserDirectory
 
     enum Method: Equatable {
         case describeEach
@@ -35,17 +34,13 @@ struct StoreStateCheck: Sendable {
         guard !userIds.isEmpty else { return [:] }
         switch Self.cheaperMethod(users: userIds.count, storeSize: storeSize) {
         case .describeEach:
-            let states = try await mapConcurrently(userIds, limit: 8) { [directory, identityStoreId] userId -> StoreUserState in
-                do {
-                    return Self.state(of: try await directory.describeUser(identityStoreId: identityStoreId, userId: userId))
-                } catch let error as AWSServiceError where error.code == "ResourceNotFoundException" {
-                    return .gone
-                }
+            let states = try await mapConcurrently(userIds, limit: 8) { [directory] userId -> StoreUserState in
+                try await directory.user(userId).map(Self.state(of:)) ?? .gone
             }
             return Dictionary(uniqueKeysWithValues: zip(userIds, states))
         case .listStore:
             let held = Dictionary(
-                try await directory.listUsers(identityStoreId: identityStoreId).all().map { ($0.userId, Self.state(of: $0)) }
+                try await directory.allUsers().map { ($0.userId, Self.state(of: $0)) }
             ) { first, _ in first }
             return Dictionary(uniqueKeysWithValues: userIds.map { ($0, held[$0] ?? .gone) })
         }

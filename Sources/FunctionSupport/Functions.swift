@@ -14,7 +14,7 @@ public enum Functions {
         await registryFunction("registry-writer") { context, aws in
             let configuration = try RegistryWriterConfiguration(environment: context.environment)
             return RegistryWriter(
-                configuration: configuration, directory: IdentityStoreClient(client: aws.client),
+                configuration: configuration, directory: aws.directory(configuration.identityStoreId),
                 registry: aws.registry(configuration.table), logger: context.logger
             ).handle
         }
@@ -24,7 +24,7 @@ public enum Functions {
         await registryFunction("registry-cleaner") { context, aws in
             let configuration = try RegistryCleanerConfiguration(environment: context.environment)
             return RegistryCleaner(
-                configuration: configuration, directory: IdentityStoreClient(client: aws.client),
+                configuration: configuration, directory: aws.directory(configuration.identityStoreId),
                 registry: aws.registry(configuration.table), logger: context.logger
             ).handle
         }
@@ -51,7 +51,7 @@ public enum Functions {
                 configuration: configuration,
                 registry: aws.registry(configuration.table),
                 ledger: aws.ledger(configuration.activityTable),
-                directory: IdentityStoreClient(client: aws.client),
+                directory: aws.directory(configuration.identityStoreId),
                 activity: aws.activitySource(configuration.activitySource), alerts: aws.alerts(configuration),
                 logger: context.logger)
             return MonitorHandler(monitor: monitor, findings: aws.findings(configuration.findings))
@@ -123,6 +123,10 @@ struct AWSServices {
 
     func registry(_ table: String) -> DynamoDBRegistry {
         DynamoDBRegistry(table: table, dynamoDB: DynamoDBClient(client: client))
+    }
+
+    func directory(_ identityStoreId: String) -> IdentityStoreDirectory {
+        IdentityStoreDirectory(identityStore: IdentityStoreClient(client: client), identityStoreId: identityStoreId)
     }
 
     func ledger(_ table: String) -> DynamoDBActivityLedger {

@@ -1,3 +1,4 @@
+import AWSAdapters
 import AWSClient
 @testable import Compliance
 import Foundation
@@ -255,4 +256,9 @@ func record(_ json: String) throws -> CloudTrailRecord {
 
 func decodeEvent<Event: Decodable>(_ json: String, as type: Event.Type = Event.self) throws -> Event {
     try JSONDecoder().decode(Event.self, from: Data(json.utf8))
+}
+
+extension FakeIdentityStore {
+    /// The fake store as the domain sees it: through the real adapter, which reads "not found" as nil.
+    var asDirectory: IdentityStoreDirectory { IdentityStoreDirectory(identityStore: self, identityStoreId: store) }
 }

@@ -226,7 +226,7 @@ final class RecordingTrail: CloudTrailAPI {
             let registry = InMemoryRegistry((0..<users).map { user("id-\($0)", "user\($0)", created: "2026-01-01T00:00:00Z") })
             let monitor = ComplianceMonitor(
                 configuration: try monitorConfiguration(control, [:]), registry: registry, ledger: InMemoryLedger(),
-                directory: FakeIdentityStore(enabling: registry),
+                directory: FakeIdentityStore(enabling: registry).asDirectory,
                 activity: LookupEventsActivitySource(cloudTrail: trail), alerts: RecordingAlerts(), logger: Logger(label: "test"),
                 now: { date("2026-11-21T06:00:00Z") })
             _ = try await monitor.run(RunRequest(dryRun: true), deadline: nil)

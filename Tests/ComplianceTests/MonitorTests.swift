@@ -19,7 +19,7 @@ func makeMonitor(
 ) throws -> ComplianceMonitor {
     ComplianceMonitor(
         configuration: try monitorConfiguration(control, environment), registry: registry, ledger: ledger,
-        directory: directory ?? FakeIdentityStore(enabling: registry), activity: activity, alerts: alerts, findings: findings,
+        directory: (directory ?? FakeIdentityStore(enabling: registry)).asDirectory, activity: activity, alerts: alerts, findings: findings,
         logger: Logger(label: "test"), now: { date("2026-11-21T06:00:00Z") })
 }
 

@@ -17,7 +17,7 @@ let scimCreate = envelope(#"{"eventTime":"2026-11-03T10:00:00Z","eventSource":"i
 func makeWriter(registry: InMemoryRegistry, directory: [IdentityStoreUser]) throws -> RegistryWriter {
     RegistryWriter(
         configuration: try RegistryWriterConfiguration(environment: ["REGISTRY_TABLE": "t", "IDENTITY_STORE_ID": store]),
-        directory: FakeIdentityStore(users: directory), registry: registry, logger: Logger(label: "test"), now: { now })
+        directory: FakeIdentityStore(users: directory).asDirectory, registry: registry, logger: Logger(label: "test"), now: { now })
 }
 
 let directoryUsers = [
@@ -142,7 +142,7 @@ func makeCleaner(registry: InMemoryRegistry, directory: [IdentityStoreUser], max
         configuration: try RegistryCleanerConfiguration(environment: [
             "REGISTRY_TABLE": "t", "IDENTITY_STORE_ID": store, "RECONCILE_MAX_REMOVE_PERCENT": maxPercent,
         ]),
-        directory: FakeIdentityStore(users: directory), registry: registry, logger: Logger(label: "test"))
+        directory: FakeIdentityStore(users: directory).asDirectory, registry: registry, logger: Logger(label: "test"))
 }
 
 @Suite struct RegistryCleanerTests {
