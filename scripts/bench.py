@@ -23,7 +23,7 @@ What it measures:
    LookupEvents limited to 2 requests a second;
 4. the credential report, as shipped, at 1,000, 5,000 and 10,000 users (1,000 with --quick),
    groups, accounts and permission sets scaled alongside (organisation.py), with 20 ms a request
-   and 20 requests a second on `sso` and `identitystore` (moto_launcher.py's knobs);
+   and 20 requests a second on `sso` and `identitystore` (rig_knobs.py);
 5. the activity ledger at daily-active volumes (bench_activity.py).
 """
 from __future__ import annotations

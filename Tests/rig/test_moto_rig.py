@@ -1,4 +1,4 @@
-"""Tests for the rig's moto part: scripts/rig/rig.py, moto_launcher.py, moto_corrections.py and fixtures.py.
+"""Tests for the rig's moto part: scripts/rig/rig.py, moto_launcher.py, moto_corrections.py, rig_knobs.py, moto_seeding.py and fixtures.py.
 
 One rig serves the module, auth on: everything is signed, as the Swift functions will sign, and
 judged by IAM policies. Error answers are asserted as moto sends them on the wire, since the

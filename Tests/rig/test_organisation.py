@@ -1,5 +1,5 @@
 """Tests for the rig's scale knobs: scripts/rig/organisation.py (the synthetic organisation and its
-CloudTrail activity) and what moto_launcher.py adds for the benchmark: POST /_rig/organisation,
+CloudTrail activity) and what rig_knobs.py and moto_seeding.py add for the benchmark: POST /_rig/organisation,
 which builds an organisation in moto's backends in-process, and the latency and rate-limit
 middleware with its request counts (/_rig/config, /_rig/stats).
 
@@ -29,7 +29,7 @@ DROPPED = {"CreatedDate", "JoinedTimestamp", "MembershipId", "ResponseMetadata",
 
 
 def rig_admin(state: dict, method: str, route: str, body=None):
-    """One call of moto_launcher's /_rig/ admin routes: (HTTP status, JSON answer)."""
+    """One call of the rig's /_rig/ admin routes (rig_knobs.py): (HTTP status, JSON answer)."""
     request = urllib.request.Request(f"{state['moto']['url']}/_rig/{route}", method=method,
                                      data=None if body is None else json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})

@@ -92,11 +92,11 @@ FIXTURES = {
 }
 
 
-# --- the scale knobs of moto_launcher.py (scripts/bench) --------------------------------------
+# --- the scale knobs of rig_knobs.py (scripts/bench) ------------------------------------------
 
 
 def _rig_route(rig, method: str, route: str, body=None):
-    """One call of moto_launcher's loopback admin routes under /_rig/; its JSON answer."""
+    """One call of the rig's loopback admin routes under /_rig/ (rig_knobs.py); its JSON answer."""
     import urllib.request
 
     request = urllib.request.Request(

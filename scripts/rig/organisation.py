@@ -3,7 +3,7 @@
 people: what the benchmark, the tests and demos seed into the rig.
 
     spec = generate(users=1000, seed=7, tag="bench")   # deterministic: same arguments, same spec
-    ids = POST /_rig/organisation {"spec": spec}          # moto_launcher.py, in-process, seconds
+    ids = POST /_rig/organisation {"spec": spec}          # moto_seeding.py, in-process, seconds
     ids = seed_with_boto3(client, spec, instance, store)  # the same through the APIs, one call each
     records = cloudtrail_records(spec, ids, as_of)        # role and interactive sign-ins, passwords
 
@@ -294,7 +294,7 @@ def features(spec: dict) -> dict[str, bool]:
 
 
 # --- the requests that build it ---------------------------------------------------------------
-# One builder per API call, shared by seed_with_boto3 and the in-process route of moto_launcher.py,
+# One builder per API call, shared by seed_with_boto3 and the in-process route of moto_seeding.py,
 # so that both put exactly the same values into moto.
 
 
