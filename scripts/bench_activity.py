@@ -23,6 +23,7 @@ import math
 import time
 from pathlib import Path
 
+from bench_figures import fmt, mb
 from bench_rig import Rig, function_variables, invocation_summary, log, lookup_pages, policy_values, running_rig
 
 import activity
@@ -284,7 +285,7 @@ def activity_checks(results: dict) -> list[dict]:
     return checks
 
 
-def activity_table(results: dict, fmt, mb) -> list[str]:
+def activity_table(results: dict) -> list[str]:
     lines = ["", f"Activity ledger, daily-active users (scripts/rig/activity.py); LookupEvents {LOOKUP_RATE}/s; "
                  f"late-delivery overlap {results['lateDeliverySeconds'] / 60:g} min, catch-up every "
                  f"{results['catchUpIntervalSeconds'] / 60:g} min"]

@@ -1,0 +1,25 @@
+"""How the benchmark's sections state their figures: medians, megabytes, a verdict, a table cell."""
+from __future__ import annotations
+
+import statistics
+
+
+def median(values: list[float | None]) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def mb(kb) -> float | None:
+    return None if kb is None else kb / 1024
+
+
+def fmt(value, spec: str = ".1f", unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (int, float)):
+        return f"{value:{spec}}{unit}"
+    return str(value)
