@@ -58,6 +58,9 @@ struct EnvironmentReader {
         else {
             throw ConfigurationError("\(name) must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:alerts, not '\(value)'")
         }
+        guard !parts[5].hasSuffix(".fifo") else {
+            throw ConfigurationError("\(name) names a FIFO topic, which takes only messages with a group id: use a standard topic, not '\(value)'")
+        }
         return value
     }
 

@@ -170,6 +170,10 @@ func passwordChanges(_ source: any ActivitySource, from start: Date, to end: Dat
         #expect(error(base.merging(["ACTIVITY_SOURCE": "lake"]) { $1 }) == "ACTIVITY_SOURCE=lake needs CLOUDTRAIL_LAKE_EVENT_DATA_STORE")
         #expect(error(base.merging(["ACTIVITY_SOURCE": "athena"]) { $1 })?.contains("lookup-events or lake") == true)
         #expect(error(base.merging(["ALERT_QUEUE_URL": "queue"]) { $1 })?.contains("ALERT_QUEUE_URL must be an http(s) URL") == true)
+        #expect(error(base.merging(["ALERT_TOPIC_ARN": "arn:aws:sqs:us-east-1:123456789012:alerts"]) { $1 })?.contains("must be an SNS topic ARN") == true)
+        #expect(error(base.merging(["ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts.fifo"]) { $1 })?.contains("FIFO topic") == true)
+        #expect(error(base.merging(["ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts"]) { $1 }) == nil)
+        #expect(error(base.merging(["FINDINGS": "guardduty"]) { $1 })?.contains("FINDINGS must be none or securityhub") == true)
         #expect(throws: ConfigurationError.self) { try RegistryCleanerConfiguration(environment: ["REGISTRY_TABLE": "t", "IDENTITY_STORE_ID": "d-1234567890", "RECONCILE_MAX_REMOVE_PERCENT": "101"]) }
         #expect(IdentityStoreIdPattern.matches("12345678-1234-1234-1234-123456789abc"))
     }
