@@ -51,16 +51,16 @@ public struct SecurityHubFindingStore: FindingStore {
             let CreatedAt: String
             let ProductFields: Fields?
         }
+        let prefix = Self.findingIdPrefix(control, identityStoreId: identityStoreId)
         let filters = Filters(
             ProductArn: [Filter(Value: productArn, Comparison: "EQUALS")],
             GeneratorId: [Filter(Value: Self.generatorId(control), Comparison: "EQUALS")],
-            Id: [Filter(Value: Self.findingIdPrefix(control, identityStoreId: identityStoreId), Comparison: "PREFIX")],
+            Id: [Filter(Value: prefix, Comparison: "PREFIX")],
             RecordState: [Filter(Value: "ACTIVE", Comparison: "EQUALS")],
             ComplianceStatus: [Filter(Value: "PASSED", Comparison: "NOT_EQUALS")])
         var open: [String: OpenFinding] = [:]
         for try await page in securityHub.getFindings(filters, as: Found.self) {
             for found in page {
-                let prefix = Self.findingIdPrefix(control, identityStoreId: identityStoreId)
                 let userId = found.ProductFields?.UserId ?? String(found.Id.dropFirst(prefix.count))
                 open[userId] = OpenFinding(
                     userName: found.ProductFields?.UserName ?? userId, firstSeen: ISO8601UTC.parse(found.CreatedAt) ?? Date())
@@ -160,7 +160,7 @@ struct ASFFFinding: SecurityHubFinding {
 
     static func description(_ finding: ComplianceFinding) -> String {
         switch (finding.control, finding.standing) {
-        case (.passwordExpiry, .passed), (.inactivity, .passed):
+        case (_, .passed):
             return "The user is no longer flagged: the control is met again, or the user is disabled, deleted or excluded."
         case (.passwordExpiry, _):
             return "Identity Center user \(finding.userName) (\(finding.userId)) has not changed their password within the limit. Have them change it, or disable the user."

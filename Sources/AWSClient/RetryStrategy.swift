@@ -139,6 +139,14 @@ enum RetryKind {
         "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
     ]
     static let transientCodes: Set<String> = ["RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure"]
+    /// What a batch answers for an entry that failed through the service's own fault
+    /// (Security Hub's FailedFindings): the entry may go again, as a throttled one may.
+    static let transientEntryCodes: Set<String> = ["InternalException", "InternalError", "ServiceUnavailable"]
+
+    /// Whether a batch entry that failed with `code` may be sent again (`RetryStrategy.resend`).
+    static func isPassing(entryErrorCode code: String) -> Bool {
+        transientEntryCodes.contains(code) || throttlingCodes.contains(code)
+    }
     static let transientStatuses: Set<Int> = [500, 502, 503, 504]
 
     init?(_ error: any Error) {

@@ -214,18 +214,19 @@ public struct ComplianceMonitor: Sendable {
         let control = configuration.control
         let store = configuration.identityStoreId
         let open = try await findings.openFindings(of: control, identityStoreId: store)
+        let updatedAt = now()
         let flagged = verdicts.filter { $0.status != .compliant }
         let current = flagged.map { verdict in
             ComplianceFinding(
                 control: control, identityStoreId: store, userId: verdict.userId, userName: verdict.userName,
                 standing: verdict.status == .expired ? .failed : .warning, lastEventAt: verdict.lastEventAt, daysSince: verdict.daysSince,
-                firstSeen: open[verdict.userId]?.firstSeen ?? asOf, updatedAt: now())
+                firstSeen: open[verdict.userId]?.firstSeen ?? asOf, updatedAt: updatedAt)
         }
         let stillFlagged = Set(flagged.map(\.userId))
         let resolved = open.filter { !stillFlagged.contains($0.key) }.sorted { $0.key < $1.key }.map { userId, finding in
             ComplianceFinding(
                 control: control, identityStoreId: store, userId: userId, userName: finding.userName, standing: .passed, lastEventAt: nil,
-                daysSince: nil, firstSeen: finding.firstSeen, updatedAt: now())
+                daysSince: nil, firstSeen: finding.firstSeen, updatedAt: updatedAt)
         }
         try await findings.keep(current + resolved)
         logger.info("\(control.rawValue): \(current.count) findings open, \(resolved.count) archived as passed")

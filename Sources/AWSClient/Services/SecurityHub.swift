@@ -19,7 +19,6 @@ public protocol SecurityHubAPI: Sendable {
 public struct SecurityHubClient: SecurityHubAPI {
     /// BatchImportFindings takes at most 100 findings a call.
     static let maxImportBatch = 100
-    static let transientCodes: Set<String> = ["InternalException", "InternalError", "ServiceUnavailable"]
 
     let client: AWSClient
     /// GetFindings allows 3 requests a second.
@@ -42,7 +41,7 @@ public struct SecurityHubClient: SecurityHubAPI {
             let input = ImportInput(Findings: pending.map { findings[$0] })
             let output = try await client.restJSON(.securityHub, "BatchImportFindings", path: "/findings/import", input, as: ImportOutput.self)
             failures = output.FailedFindings ?? []
-            let rejected = failures.filter { !Self.isTransient($0.ErrorCode) }
+            let rejected = failures.filter { !RetryKind.isPassing(entryErrorCode: $0.ErrorCode) }
             guard rejected.isEmpty else {
                 throw SecurityHubImportError(failures: rejected.map { "\($0.Id): \($0.ErrorCode): \($0.ErrorMessage ?? "")" })
             }
@@ -54,10 +53,6 @@ public struct SecurityHubClient: SecurityHubAPI {
                 "\($0.Id): \($0.ErrorCode): \($0.ErrorMessage ?? "") (still failing after \(client.retryStrategy.maxAttempts) attempts)"
             })
         }
-    }
-
-    static func isTransient(_ code: String) -> Bool {
-        transientCodes.contains(code) || RetryKind.throttlingCodes.contains(code)
     }
 
     public func getFindings<Filters: Encodable & Sendable, Finding: Decodable & Sendable>(
