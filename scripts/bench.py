@@ -41,18 +41,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts" / "rig"))
+from bench_rig import ROOT, log  # first: it puts scripts/rig on the path
 
-from bench_activity import activity_checks, activity_runs, activity_table  # noqa: E402
-from bench_cold_starts import TARGETS as COLD_START_TARGETS  # noqa: E402
-from bench_cold_starts import cold_start_checks, cold_start_table, cold_starts, library_loads, sizes  # noqa: E402
-from bench_figures import fmt, verdict  # noqa: E402
-from bench_rig import log  # noqa: E402
-from bench_scale import TARGETS as SCALE_TARGETS  # noqa: E402
-from bench_scale import scale_checks, scale_runs, scale_table  # noqa: E402
-from cloudtrail_events import iso  # noqa: E402
-from deploy import PRODUCTS, Packages  # noqa: E402
+from bench_activity import activity_checks, activity_runs, activity_table
+from bench_cold_starts import TARGETS as COLD_START_TARGETS
+from bench_cold_starts import cold_start_checks, cold_start_table, cold_starts, library_loads, sizes
+from bench_figures import fmt, verdict
+from bench_scale import TARGETS as SCALE_TARGETS
+from bench_scale import scale_checks, scale_runs, scale_table
+from cloudtrail_events import iso
+from deploy import PRODUCTS, Packages
 
 TARGETS = {**COLD_START_TARGETS, **SCALE_TARGETS}
 

@@ -23,8 +23,8 @@ import math
 import time
 from pathlib import Path
 
-from bench_figures import fmt, mb
-from bench_rig import Rig, function_variables, invocation_summary, log, lookup_pages, policy_values, running_rig
+from bench_figures import fmt, mb, run_outcome
+from bench_rig import LOOKUP_RATE, Rig, function_variables, invocation_summary, log, lookup_pages, policy_values, running_rig
 
 import activity
 import organisation
@@ -33,7 +33,6 @@ from deploy import Packages, eventbridge, sqs_batch
 
 MONITOR = "inactivity-monitor"
 DEADLINE_SECONDS = 900  # Lambda's 15 minutes, the function's timeout in infra/
-LOOKUP_RATE = 2
 # infra/variables.tf: monitor_schedule_expression cron(0 6 * * ? *), catch_up_schedule_expression.
 DEFAULT_JUDGING_HOUR = 6
 CATCH_UP_INTERVAL = dt.timedelta(minutes=15)
@@ -306,10 +305,9 @@ def activity_table(results: dict) -> list[str]:
                  "wall      peak RSS  result")
     for users, size in results["sizes"].items():
         for label, run in size["daily"].items():
-            summary = run["summary"] if isinstance(run["summary"], dict) else {}
-            outcome = (f"{summary.get('usersChecked')} checked, {summary.get('expired')} expired, coverage "
-                       f"{'complete' if summary.get('coverageComplete') else 'INCOMPLETE'}"
-                       if run["status"] == "success" else f"FAILED {str(run['error'])[:60]}")
+            outcome = run_outcome(run, lambda summary: (
+                f"{summary.get('usersChecked')} checked, {summary.get('expired')} expired, coverage "
+                f"{'complete' if summary.get('coverageComplete') else 'INCOMPLETE'}"))
             lines.append(f"    {label:<20}{users:>6}  {run['at']:<20}{sum(run['eventsToRead'].values()):>14}"
                          f"{run['lookupEventsRequests']:>14}{fmt(run['cloudTrailSecondsAtTheLimit'], '.0f', ' s'):>16}"
                          f"{fmt(run['wallSeconds'], '.1f', ' s'):>8}{fmt(mb(run['peakRssKb']), '.1f', ' MB'):>12}  {outcome}")

@@ -23,3 +23,10 @@ def fmt(value, spec: str = ".1f", unit: str = "") -> str:
     if isinstance(value, (int, float)):
         return f"{value:{spec}}{unit}"
     return str(value)
+
+
+def run_outcome(run: dict, describe) -> str:
+    """A table's last column for one function run: `describe(summary)` when it succeeded, else its error."""
+    if run["status"] != "success":
+        return f"FAILED {str(run['error'])[:60]}"
+    return describe(run["summary"] if isinstance(run["summary"], dict) else {})

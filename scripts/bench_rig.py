@@ -18,6 +18,7 @@ from deploy import function_variables as deploy_function_variables  # noqa: E402
 
 MONITORS = ["password-expiry-monitor", "inactivity-monitor"]
 REPORT_PREFIX = "credential_reports/"
+LOOKUP_RATE = 2  # the CloudTrail fake's LookupEvents limit, a second (AWS's)
 
 
 def log(message: str) -> None:

@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 
 import organisation
-from bench_figures import fmt, mb, median
-from bench_rig import (MONITORS, Rig, function_variables, invocation_summary, log, lookup_pages, operation, policy_values,
+from bench_figures import fmt, mb, median, run_outcome
+from bench_rig import (LOOKUP_RATE, MONITORS, Rig, function_variables, invocation_summary, log, lookup_pages, operation, policy_values,
                        running_rig)
 from deploy import Packages
 
-LOOKUP_RATE = 2          # the CloudTrail fake's LookupEvents limit, a second (AWS's)
 IDENTITY_CENTER_RATE = 20
 IDENTITY_CENTER_LATENCY_MS = 20
 LIMITED_SERVICES = ["sso", "identitystore"]
@@ -268,10 +267,9 @@ def scale_table(scale: dict) -> list[str]:
                   "             moto req.  peak RSS  result"]
         for product, r in monitors["runs"].items():
             ph = r["phases"]
-            summary = r["summary"] if isinstance(r["summary"], dict) else {}
-            outcome = (f"{summary.get('usersChecked')} checked, {summary.get('expired')} expired, {summary.get('warning')} warning, "
-                       f"{summary.get('evidenceRecorded')} recorded, {summary.get('messagesSent')} messages"
-                       if r["status"] == "success" else f"FAILED {str(r['error'])[:60]}")
+            outcome = run_outcome(r, lambda summary: (
+                f"{summary.get('usersChecked')} checked, {summary.get('expired')} expired, {summary.get('warning')} warning, "
+                f"{summary.get('evidenceRecorded')} recorded, {summary.get('messagesSent')} messages"))
             lines.append(f"  {product:<26}{fmt(r['wallSeconds'], '.1f', ' s'):>8}{r['lookupEventsRequests']:>12}"
                          f"{fmt(r['lookupBoundSeconds'], '.1f', ' s'):>16}{fmt(ph['cloudTrailSeconds'], '.1f', ' s'):>17}"
                          f"{fmt(r['boundRatio'], '.2f'):>7}"
