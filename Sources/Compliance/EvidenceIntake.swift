@@ -20,7 +20,7 @@ extension ComplianceMonitor {
             return .summary(try await run(request, deadline: deadline))
         case .evidence(let record):
             var summary = EvidenceSummary()
-            summary.add(try await take(record))
+            summary.add(try await take(record, names: RegistryNames(registry: registry)))
             logger.info("\(configuration.control.rawValue) evidence: \(record.eventSource) \(record.eventName) at \(record.eventTime): \(summary.recorded) recorded, \(summary.unchanged) unchanged, \(summary.ignored) ignored")
             return .evidence(summary)
         case .queued(let messages):
@@ -32,6 +32,7 @@ extension ComplianceMonitor {
     /// carrying a CloudTrail record, or a write that failed for a while) go back to the queue,
     /// and after its retries to its dead-letter queue. Any other failure fails the whole batch.
     func take(_ messages: [QueuedMessage]) async throws -> BatchResponse {
+        let names = RegistryNames(registry: registry)
         let outcomes = try await mapConcurrently(messages, limit: 8) { message -> EvidenceOutcome? in
             let record: CloudTrailRecord
             do {
@@ -41,7 +42,7 @@ extension ComplianceMonitor {
                 return nil
             }
             do {
-                return try await take(record)
+                return try await take(record, names: names)
             } catch where isRetryableFailure(error) {
                 logger.warning("SQS message \(message.messageId) left on the queue to try again: \(error)")
                 return nil
@@ -54,7 +55,7 @@ extension ComplianceMonitor {
         return BatchResponse(batchItemFailures: failures)
     }
 
-    func take(_ record: CloudTrailRecord) async throws -> EvidenceOutcome {
+    func take(_ record: CloudTrailRecord, names: RegistryNames) async throws -> EvidenceOutcome {
         if let code = record.errorCode {
             return ignore(record, "a failed call (\(code))")
         }
@@ -62,14 +63,14 @@ extension ComplianceMonitor {
             return ignore(record, "no eventTime ISO 8601 to the second")
         }
         if let activity = ActivityRules.evidence(of: evidenceKind, in: event) {
-            guard let userId = try await registeredUserId(activity.userId, name: activity.userName) else {
+            guard let userId = try await registeredUserId(activity.userId, name: activity.userName, names: names) else {
                 return ignore(record, "names no user the registry holds")
             }
             let recorded = try await registry.recordEvidence(userId: userId, evidenceKind, at: activity.time, updatedAt: now())
             return recorded ? .recorded : .unchanged
         }
         if evidenceKind == .signIn, let role = ActivityRules.roleSignIn(event) {
-            guard let userId = try await registeredUserId(role.userId, name: role.userName, mustExist: true) else {
+            guard let userId = try await registeredUserId(role.userId, name: role.userName, names: names, mustExist: true) else {
                 return ignore(record, "names no user the registry holds")
             }
             let recorded = try await ledger.recordRoleSignIn(
@@ -80,20 +81,43 @@ extension ComplianceMonitor {
     }
 
     /// The registry user an event names (`UserMatcher`): by id, whose absence the conditional
-    /// write finds unless `mustExist` asks to look first; by name, for an old-format event, from
-    /// the whole registry.
-    private func registeredUserId(_ userId: String?, name: String?, mustExist: Bool = false) async throws -> String? {
+    /// write finds unless `mustExist` asks to look first; by name, for an old-format event.
+    private func registeredUserId(
+        _ userId: String?, name: String?, names: RegistryNames, mustExist: Bool = false
+    ) async throws -> String? {
         if let userId {
             guard mustExist else { return userId }
             return try await registry.user(userId) == nil ? nil : userId
         }
-        guard name != nil else { return nil }
-        return UserMatcher(try await registry.allUsers()).userId(id: nil, name: name)
+        guard let name else { return nil }
+        return try await names.userId(named: name)
     }
 
     private func ignore(_ record: CloudTrailRecord, _ why: String) -> EvidenceOutcome {
         logger.info("Ignored \(record.eventSource) \(record.eventName) at \(record.eventTime): \(why)")
         return .ignored(why)
+    }
+}
+
+/// The registry's users by name, for old-format events that carry no id: read from the registry
+/// once for a whole batch, and only when such an event comes.
+actor RegistryNames {
+    private let registry: any Registry
+    private var loading: Task<UserMatcher, any Error>?
+
+    init(registry: any Registry) {
+        self.registry = registry
+    }
+
+    func userId(named name: String) async throws -> String? {
+        let matcher: Task<UserMatcher, any Error>
+        if let loading {
+            matcher = loading
+        } else {
+            matcher = Task { [registry] in UserMatcher(try await registry.allUsers()) }
+            loading = matcher
+        }
+        return try await matcher.value.userId(id: nil, name: name)
     }
 }
 

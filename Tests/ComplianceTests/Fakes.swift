@@ -7,6 +7,8 @@ import Synchronization
 /// The registry's semantics (docs/contract.md) in memory; the DynamoDB one is proven against moto.
 final class InMemoryRegistry: Registry {
     let users: Mutex<[String: RegistryUser]>
+    /// How often the whole registry was read.
+    let scans = Mutex(0)
 
     init(_ users: [RegistryUser] = []) {
         self.users = Mutex(Dictionary(uniqueKeysWithValues: users.map { ($0.userId, $0) }))
@@ -53,7 +55,8 @@ final class InMemoryRegistry: Registry {
     }
 
     func allUsers() async throws -> [RegistryUser] {
-        users.withLock { Array($0.values) }
+        scans.withLock { $0 += 1 }
+        return users.withLock { Array($0.values) }
     }
 
     func recordEvidence(userId: String, _ kind: EvidenceKind, at date: Date, updatedAt: Date) async throws -> Bool {

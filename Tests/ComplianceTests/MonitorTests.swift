@@ -485,8 +485,9 @@ struct AlertBody: Decodable {
         let monitor = try makeMonitor(.inactivity, registry: registry)
         guard case .evidence(let record) = try decodeEvent(Self.signIn, as: MonitorEvent.self) else { return }
 
-        #expect(try await monitor.take(record) == .recorded)
-        #expect(try await monitor.take(record) == .unchanged)
+        let names = RegistryNames(registry: registry)
+        #expect(try await monitor.take(record, names: names) == .recorded)
+        #expect(try await monitor.take(record, names: names) == .unchanged)
         #expect(registry["id-ada"]?.lastSignInAt == date("2026-11-20T08:00:00Z"))
         #expect(registry.count == 1)
     }
@@ -504,6 +505,20 @@ struct AlertBody: Decodable {
         #expect(registry["id-nobody"] == nil, "a monitor never creates a registry item")
     }
 
+    @Test func oldFormatEventsOfABatchAreMatchedByNameFromOneReadOfTheRegistry() async throws {
+        let registry = InMemoryRegistry(["ada", "bo", "cy"].map { user("id-\($0)", $0.uppercased()) })
+        let monitor = try makeMonitor(.inactivity, registry: registry)
+        let byName = ["ada", "bo", "cy", "nobody"].map { name in
+            Self.eventBridge("AWS Service Event via CloudTrail", #"{"eventTime":"2026-11-20T08:00:00Z","eventSource":"signin.amazonaws.com","eventName":"UserAuthentication","userIdentity":{"type":"Unknown","userName":"\#(name)"},"serviceEventDetails":{"UserAuthentication":"Success"}}"#)
+        }
+
+        let response = try await monitor.handle(try queued(byName + [Self.signIn]), deadline: nil)
+
+        #expect(response == .batch(BatchResponse(batchItemFailures: [])))
+        #expect(["id-ada", "id-bo", "id-cy"].allSatisfy { registry[$0]?.lastSignInAt == date("2026-11-20T08:00:00Z") })
+        #expect(registry.scans.withLock { $0 } == 1, "one read of the registry for the whole batch, none for events with an id")
+    }
+
     @Test func thePasswordMonitorTakesPasswordChangesOnly() async throws {
         let registry = InMemoryRegistry([user("id-ada", "ada")])
         let monitor = try makeMonitor(.passwordExpiry, registry: registry)
@@ -512,8 +527,9 @@ struct AlertBody: Decodable {
             case .evidence(let password) = try decodeEvent(change, as: MonitorEvent.self)
         else { return }
 
-        #expect(try await monitor.take(signIn) == .ignored("no evidence for PASSWORD_EXPIRY"))
-        #expect(try await monitor.take(password) == .recorded)
+        let names = RegistryNames(registry: registry)
+        #expect(try await monitor.take(signIn, names: names) == .ignored("no evidence for PASSWORD_EXPIRY"))
+        #expect(try await monitor.take(password, names: names) == .recorded)
         #expect(registry["id-ada"]?.lastPasswordChangeAt == date("2026-11-19T08:00:00Z"))
     }
 }
