@@ -158,14 +158,18 @@ public struct ComplianceMonitor: Sendable {
         let kind = evidenceKind
         var evidenceRecorded = reading.evidenceRecorded
         let known = reading.tally.newest
-        let flaggedBeforeLedger = population.judged.filter { verdict(for: $0, cloudTrailDate: known[$0.userId], asOf: asOf).status != .compliant }
+        let onCloudTrail = population.judged.map { verdict(for: $0, cloudTrailDate: known[$0.userId], asOf: asOf) }
+        let flaggedBeforeLedger = zip(population.judged, onCloudTrail).filter { $0.1.status != .compliant }.map(\.0)
         // Evidence read while a user was not yet in the registry is in the ledger.
         let fromLedger = try await evidenceInLedger(for: flaggedBeforeLedger, kind, notAfter: asOf, newerThan: known)
         if !request.dryRun {
             let news = EvidenceTally.News(registered: fromLedger.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             evidenceRecorded += try await remember(news, kind, updatedAt: now())
         }
-        let judgedVerdicts = population.judged.map { verdict(for: $0, cloudTrailDate: fromLedger[$0.userId] ?? known[$0.userId], asOf: asOf) }
+        // Only users the ledger knows something newer of are judged again.
+        let judgedVerdicts = zip(population.judged, onCloudTrail).map { user, judged in
+            fromLedger[user.userId].map { verdict(for: user, cloudTrailDate: $0, asOf: asOf) } ?? judged
+        }
         // Disabled and deleted users have met the control: check the store's state of everyone
         // about to be flagged, since the registry's copy is only as fresh as the last reconcile.
         let flagged = judgedVerdicts.filter { $0.status != .compliant }.map(\.userId)
