@@ -64,8 +64,8 @@ let package = Package(
             dependencies: ["AWSClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
-        // The domain's interfaces (registry, ledger, alert sink, findings) kept in AWS: DynamoDB,
-        // SQS, SNS, Security Hub.
+        // The domain's interfaces kept in AWS: the registry and the ledger in DynamoDB, alerts to
+        // SQS and SNS, findings in Security Hub, CloudTrail, the report's bucket, the directories.
         .target(
             name: "AWSAdapters",
             dependencies: ["Compliance", "AWSClient"],

@@ -12,15 +12,23 @@ public struct IdentityStoreDirectory: UserDirectory {
         self.identityStoreId = identityStoreId
     }
 
-    public func user(_ userId: String) async throws -> IdentityStoreUser? {
+    public func user(_ userId: String) async throws -> DirectoryUser? {
         do {
-            return try await identityStore.describeUser(identityStoreId: identityStoreId, userId: userId)
+            return DirectoryUser(try await identityStore.describeUser(identityStoreId: identityStoreId, userId: userId))
         } catch let error as AWSServiceError where error.code == "ResourceNotFoundException" {
             return nil
         }
     }
 
-    public func allUsers() async throws -> [IdentityStoreUser] {
-        try await identityStore.listUsers(identityStoreId: identityStoreId).all()
+    public func allUsers() async throws -> [DirectoryUser] {
+        try await identityStore.listUsers(identityStoreId: identityStoreId).all().map(DirectoryUser.init)
+    }
+}
+
+extension DirectoryUser {
+    init(_ user: IdentityStoreUser) {
+        self.init(
+            userId: user.userId, userName: user.userName, displayName: user.displayName, isExternallyProvisioned: !(user.externalIds ?? []).isEmpty,
+            createdAt: user.createdAt?.date, userStatus: user.userStatus)
     }
 }

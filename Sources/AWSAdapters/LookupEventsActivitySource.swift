@@ -22,10 +22,19 @@ public struct LookupEventsActivitySource: ActivitySource {
     {
         for name in stream {
             for try await events in cloudTrail.lookupEvents(attribute: (key: "EventName", value: name), start: start, end: end) {
-                try await page(events.compactMap { ActivityEvent($0.record) })
+                try await page(try events.compactMap { ActivityEvent(try Self.record(of: $0)) })
                 if let deadline, Date() >= deadline { return false }
             }
         }
         return true
+    }
+
+    /// The record inside a LookupEvents event; one that does not decode fails the read, naming the event.
+    static func record(of event: CloudTrailLookupEvent) throws -> CloudTrailRecord {
+        do {
+            return try JSONDecoder().decode(CloudTrailRecord.self, from: Data(event.cloudTrailEvent.utf8))
+        } catch {
+            throw AWSResponseDecodingError(service: "CLOUDTRAIL", operation: "LookupEvents", underlying: "event \(event.eventId): \(error)")
+        }
     }
 }

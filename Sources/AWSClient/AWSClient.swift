@@ -178,6 +178,12 @@ public struct AWSResponseDecodingError: Error, CustomStringConvertible {
     public let operation: String
     public let underlying: String
 
+    public init(service: String, operation: String, underlying: String) {
+        self.service = service
+        self.operation = operation
+        self.underlying = underlying
+    }
+
     public var description: String { "\(service) \(operation) returned a response that does not decode: \(underlying)" }
 }
 

@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 
 /// The fields of a CloudTrail event that the controls read, whether the event came whole from

@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 import Logging
 
@@ -53,13 +52,16 @@ public struct ComplianceMonitor: Sendable {
     let alerts: any AlertSink
     /// Where judging runs keep their findings; nil without `FINDINGS=securityhub`.
     public var findings: (any FindingStore)?
+    /// Whether a failure passes (throttling, a transient fault): a queued event that met one is
+    /// left on its queue to try again. The AWS client's retry policy knows which failures pass.
+    let isPassingFailure: @Sendable (any Error) -> Bool
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
         configuration: MonitorConfiguration, registry: any Registry, ledger: any ActivityLedger, directory: any UserDirectory,
-        activity: any ActivitySource, alerts: any AlertSink, findings: (any FindingStore)? = nil, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        activity: any ActivitySource, alerts: any AlertSink, findings: (any FindingStore)? = nil,
+        isPassingFailure: @escaping @Sendable (any Error) -> Bool, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.registry = registry
@@ -68,6 +70,7 @@ public struct ComplianceMonitor: Sendable {
         self.activity = activity
         self.alerts = alerts
         self.findings = findings
+        self.isPassingFailure = isPassingFailure
         self.logger = logger
         self.now = now
     }

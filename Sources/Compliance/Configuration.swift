@@ -1,4 +1,3 @@
-import AWSClient
 
 /// A function's setting that is missing or malformed: the init phase fails with this message.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {

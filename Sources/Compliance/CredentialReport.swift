@@ -14,9 +14,7 @@ public struct CredentialReport: Sendable {
     }
 
     let configuration: CredentialReportConfiguration
-    let ssoAdmin: any SSOAdminAPI
-    let identityStore: any IdentityStoreAPI
-    let organizations: any OrganizationsAPI
+    let directory: any AccessDirectory
     let activity: any ActivitySource
     let ledger: any ActivityLedger
     let store: any ReportStore
@@ -25,14 +23,11 @@ public struct CredentialReport: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        configuration: CredentialReportConfiguration, ssoAdmin: any SSOAdminAPI, identityStore: any IdentityStoreAPI,
-        organizations: any OrganizationsAPI, activity: any ActivitySource, ledger: any ActivityLedger, store: any ReportStore,
+        configuration: CredentialReportConfiguration, directory: any AccessDirectory, activity: any ActivitySource, ledger: any ActivityLedger, store: any ReportStore,
         requestCount: @escaping @Sendable () -> Int, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
-        self.ssoAdmin = ssoAdmin
-        self.identityStore = identityStore
-        self.organizations = organizations
+        self.directory = directory
         self.activity = activity
         self.ledger = ledger
         self.store = store
@@ -57,10 +52,10 @@ public struct CredentialReport: Sendable {
 
         // CloudTrail is the slowest source (2 requests a second): it runs alongside everything else.
         async let signIns = roleSignIns(over: CoveredSpan(from: windowStart, until: asOf), deadline: deadline, persist: !request.dryRun)
-        async let directory = DirectoryNames.load(identityStore: identityStore, organizations: organizations, identityStoreId: configuration.identityStoreId)
+        async let directoryNames = DirectoryNames.load(from: directory)
         let permissionSets = try await loadPermissionSets()
         let provisioned = try await loadProvisionedAccounts(permissionSets.map(\.permissionSetArn))
-        let names = try await directory
+        let names = try await directoryNames
 
         let pairs = provisioned.reduce(0) { $0 + $1.value.count }
         let principals = names.users.count + names.groups.count
@@ -149,16 +144,11 @@ public struct CredentialReport: Sendable {
     }
 
     private func loadPermissionSets() async throws -> [PermissionSet] {
-        let arns = try await ssoAdmin.listPermissionSets(instanceArn: configuration.instanceArn).all()
-        return try await concurrentMap(arns) { [ssoAdmin, configuration] arn in
-            try await ssoAdmin.describePermissionSet(instanceArn: configuration.instanceArn, permissionSetArn: arn)
-        }
+        try await concurrentMap(try await directory.permissionSetArns()) { [directory] arn in try await directory.permissionSet(arn) }
     }
 
     private func loadProvisionedAccounts(_ permissionSetArns: [String]) async throws -> [String: [String]] {
-        let accounts = try await concurrentMap(permissionSetArns) { [ssoAdmin, configuration] arn in
-            try await ssoAdmin.listAccountsForProvisionedPermissionSet(instanceArn: configuration.instanceArn, permissionSetArn: arn).all()
-        }
+        let accounts = try await concurrentMap(permissionSetArns) { [directory] arn in try await directory.accounts(provisionedWith: arn) }
         return Dictionary(uniqueKeysWithValues: zip(permissionSetArns, accounts))
     }
 
@@ -167,22 +157,21 @@ public struct CredentialReport: Sendable {
         _ enumeration: Enumeration, provisioned: [String: [String]], names: DirectoryNames,
         groupFound: @escaping @Sendable (String) -> Void
     ) async throws -> [AccountAssignment] {
-        let instance = configuration.instanceArn
         let pages: [[AccountAssignment]]
         switch enumeration {
         case .perAccountAndPermissionSet:
             let pairs = provisioned.flatMap { arn, accounts in accounts.map { (account: $0, permissionSet: arn) } }
-            pages = try await concurrentMap(pairs) { [ssoAdmin] pair in
-                let found = try await ssoAdmin.listAccountAssignments(instanceArn: instance, accountId: pair.account, permissionSetArn: pair.permissionSet).all()
+            pages = try await concurrentMap(pairs) { [directory] pair in
+                let found = try await directory.assignments(accountId: pair.account, permissionSetArn: pair.permissionSet)
                 for assignment in found where assignment.principalType == .group { groupFound(assignment.principalId) }
                 return found
             }
         case .perPrincipal:
             let principals = names.users.keys.map { ($0, AccountAssignment.PrincipalType.user) } + names.groups.keys.map { ($0, .group) }
-            pages = try await concurrentMap(principals) { [ssoAdmin] principal in
+            pages = try await concurrentMap(principals) { [directory] principal in
                 // Only what is provisioned, as the other enumeration sees it.
-                let found = try await ssoAdmin.listAccountAssignmentsForPrincipal(instanceArn: instance, principalId: principal.0, principalType: principal.1)
-                    .all().filter { provisioned[$0.permissionSetArn]?.contains($0.accountId) ?? false }
+                let found = try await directory.assignments(principalId: principal.0, principalType: principal.1)
+                    .filter { provisioned[$0.permissionSetArn]?.contains($0.accountId) ?? false }
                 if principal.1 == .group, !found.isEmpty { groupFound(principal.0) }
                 return found
             }
@@ -201,10 +190,7 @@ public struct CredentialReport: Sendable {
                     members[done] = users
                     running -= 1
                 }
-                tasks.addTask { [identityStore, configuration] in
-                    let memberships = try await identityStore.listGroupMemberships(identityStoreId: configuration.identityStoreId, groupId: groupId).all()
-                    return (groupId, memberships.compactMap(\.userId))
-                }
+                tasks.addTask { [directory] in (groupId, try await directory.userIds(inGroup: groupId)) }
                 running += 1
             }
             for try await (done, users) in tasks { members[done] = users }

@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 import Logging
 
@@ -43,7 +42,7 @@ extension ComplianceMonitor {
             }
             do {
                 return try await take(record, names: names)
-            } catch where isRetryableFailure(error) {
+            } catch where isPassingFailure(error) {
                 logger.warning("SQS message \(message.messageId) left on the queue to try again: \(error)")
                 return nil
             }

@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 
 /// What the registry writer and cleaner are invoked with.

@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 
 /// What a monitor is invoked with: a run (a judging run or a catch-up), or evidence as it

@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 import Logging
 

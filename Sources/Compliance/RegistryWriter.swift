@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 import Logging
 
@@ -96,8 +95,8 @@ public struct RegistryWriter: Sendable {
         try await forEachConcurrently(missing, limit: 8) { user in
             let entry = RegistryUser(
                 userId: user.userId, userName: user.userName ?? user.userId, displayName: user.displayName,
-                identityStoreId: store, origin: (user.externalIds ?? []).isEmpty ? .reconcile : .scim,
-                createdAt: user.createdAt?.date, userStatus: user.userStatus, updatedAt: timestamp)
+                identityStoreId: store, origin: user.isExternallyProvisioned ? .scim : .reconcile,
+                createdAt: user.createdAt, userStatus: user.userStatus, updatedAt: timestamp)
             if try await registry.addIfMissing(entry) { added.add() }
         }
         let refreshed = Counter()

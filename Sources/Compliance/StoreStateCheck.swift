@@ -1,4 +1,3 @@
-import AWSClient
 import FoundationEssentials
 
 /// Where a user stands in the identity store now. PCI DSS asks for an inactive account to be
@@ -47,7 +46,7 @@ struct StoreStateCheck: Sendable {
     }
 
     /// A store that does not report a status (older API answers) leaves the user judged.
-    static func state(of user: IdentityStoreUser) -> StoreUserState {
+    static func state(of user: DirectoryUser) -> StoreUserState {
         user.userStatus == "DISABLED" ? .disabled : .enabled
     }
 }

@@ -53,7 +53,7 @@ public enum Functions {
                 ledger: aws.ledger(configuration.activityTable),
                 directory: aws.directory(configuration.identityStoreId),
                 activity: aws.activitySource(configuration.activitySource), alerts: aws.alerts(configuration),
-                logger: context.logger)
+                isPassingFailure: isRetryableFailure, logger: context.logger)
             return MonitorHandler(monitor: monitor, findings: aws.findings(configuration.findings))
         }
     }
@@ -73,8 +73,12 @@ extension Functions {
             ])
             let client = aws.client
             let report = CredentialReport(
-                configuration: configuration, ssoAdmin: SSOAdminClient(client: client), identityStore: IdentityStoreClient(client: client),
-                organizations: OrganizationsClient(client: client), activity: aws.activitySource(configuration.activitySource),
+                configuration: configuration,
+                directory: IdentityCenterAccessDirectory(
+                    ssoAdmin: SSOAdminClient(client: client), identityStore: IdentityStoreClient(client: client),
+                    organizations: OrganizationsClient(client: client), instanceArn: configuration.instanceArn,
+                    identityStoreId: configuration.identityStoreId),
+                activity: aws.activitySource(configuration.activitySource),
                 ledger: aws.ledger(configuration.activityTable),
                 store: S3ReportStore(s3: S3Client(client: client), bucket: configuration.bucket, kmsKeyId: configuration.kmsKeyId),
                 requestCount: { client.requestsSent }, logger: context.logger)

@@ -1,3 +1,4 @@
+import AWSAdapters
 import AWSClient
 @testable import Compliance
 import Foundation
@@ -84,8 +85,11 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
             "ACTIVITY_TABLE": "activity",
         ])
         let report = CredentialReport(
-            configuration: configuration, ssoAdmin: ssoAdmin, identityStore: directory,
-            organizations: FakeOrganizations(accounts: [OrganizationAccount(id: "111111111111", name: "Prod, EU"), OrganizationAccount(id: "222222222222", name: "Dev")]),
+            configuration: configuration,
+            directory: IdentityCenterAccessDirectory(
+                ssoAdmin: ssoAdmin, identityStore: directory,
+                organizations: FakeOrganizations(accounts: [OrganizationAccount(id: "111111111111", name: "Prod, EU"), OrganizationAccount(id: "222222222222", name: "Dev")]),
+                instanceArn: configuration.instanceArn, identityStoreId: configuration.identityStoreId),
             activity: FakeActivity(roleSignIns: activity), ledger: ledger, store: s3, requestCount: { 0 }, logger: Logger(label: "test"),
             now: { date("2026-11-21T06:00:00Z") })
         return (report, s3, ssoAdmin)

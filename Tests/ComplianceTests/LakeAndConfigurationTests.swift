@@ -193,11 +193,11 @@ struct EndlessTrail: CloudTrailAPI {
     func lookupEvents(attribute: (key: String, value: String)?, start: Date, end: Date) -> Paginator<CloudTrailLookupEvent, String> {
         Paginator("LookupEvents") { token in
             let page = Int(token ?? "0")!
-            let record = try record("""
+            let record = """
                 {"eventTime":"2026-11-20T10:00:00Z","eventSource":"signin.amazonaws.com","eventName":"UserAuthentication",
                  "userIdentity":{"onBehalfOf":{"userId":"u-\(page)"}}}
-                """)
-            return ([CloudTrailLookupEvent(eventId: "e\(page)", eventName: "UserAuthentication", eventTime: AWSTimestamp(Date()), record: record)], String(page + 1))
+                """
+            return ([CloudTrailLookupEvent(eventId: "e\(page)", eventName: "UserAuthentication", eventTime: AWSTimestamp(Date()), cloudTrailEvent: record)], String(page + 1))
         }
     }
     func startQuery(_ statement: String) async throws -> String { "" }
@@ -231,7 +231,8 @@ final class RecordingTrail: CloudTrailAPI {
             let monitor = ComplianceMonitor(
                 configuration: try monitorConfiguration(control, [:]), registry: registry, ledger: InMemoryLedger(),
                 directory: FakeIdentityStore(enabling: registry).asDirectory,
-                activity: LookupEventsActivitySource(cloudTrail: trail), alerts: RecordingAlerts(), logger: Logger(label: "test"),
+                activity: LookupEventsActivitySource(cloudTrail: trail), alerts: RecordingAlerts(), isPassingFailure: isRetryableFailure,
+                logger: Logger(label: "test"),
                 now: { date("2026-11-21T06:00:00Z") })
             _ = try await monitor.run(RunRequest(dryRun: true), deadline: nil)
             let lookups = trail.lookups.withLock { $0 }

@@ -20,7 +20,7 @@ func makeMonitor(
     ComplianceMonitor(
         configuration: try monitorConfiguration(control, environment), registry: registry, ledger: ledger,
         directory: (directory ?? FakeIdentityStore(enabling: registry)).asDirectory, activity: activity, alerts: alerts, findings: findings,
-        logger: Logger(label: "test"), now: { date("2026-11-21T06:00:00Z") })
+        isPassingFailure: isRetryableFailure, logger: Logger(label: "test"), now: { date("2026-11-21T06:00:00Z") })
 }
 
 struct AlertBody: Decodable {
@@ -541,5 +541,26 @@ struct AlertBody: Decodable {
         #expect(matcher.userId(id: nil, name: "ANA.COSTA") == "id-1")
         #expect(matcher.userId(id: nil, name: "chen") == nil)
         #expect(matcher.userId(id: nil, name: nil) == nil)
+    }
+}
+
+/// The CloudTrail record, as EventBridge and LookupEvents deliver it.
+@Suite struct CloudTrailRecordTests {
+    @Test func cloudTrailRecordDecodesAnIdentityCenterSignIn() throws {
+        let sample = """
+            {"eventVersion":"1.09","userIdentity":{"type":"IdentityCenterUser","accountId":"111122223333",
+            "onBehalfOf":{"userId":"94482488-3041-7026-18f3-be45837cd0e4","identityStoreArn":"arn:aws:identitystore::111122223333:identitystore/d-1234567890"},
+            "credentialId":"abc"},"eventTime":"2026-07-01T10:00:00Z","eventSource":"signin.amazonaws.com",
+            "eventName":"CredentialVerification","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.1",
+            "userAgent":"Mozilla/5.0","requestParameters":null,"responseElements":null,
+            "additionalEventData":{"CredentialType":"PASSWORD"},"serviceEventDetails":{"CredentialVerification":"Success"},
+            "eventID":"e-1","readOnly":false,"eventType":"AwsServiceEvent","recipientAccountId":"111122223333"}
+            """
+        let record = try JSONDecoder().decode(CloudTrailRecord.self, from: Data(sample.utf8))
+        #expect(record.userIdentity?.onBehalfOf?.userId == "94482488-3041-7026-18f3-be45837cd0e4")
+        #expect(record.serviceEventDetails?["CredentialVerification"]?.string == "Success")
+        #expect(record.additionalEventData?["CredentialType"]?.string == "PASSWORD")
+        #expect(record.requestParameters == nil, "a JSON null is no parameters at all")
+        #expect(record.eventType == "AwsServiceEvent")
     }
 }

@@ -1,52 +1,17 @@
 import FoundationEssentials
 
-/// One CloudTrail record, as CloudTrail writes it (and as EventBridge's `detail` carries it).
-public struct CloudTrailRecord: Sendable, Hashable, Codable {
-    public struct UserIdentity: Sendable, Hashable, Codable {
-        public struct OnBehalfOf: Sendable, Hashable, Codable {
-            public let userId: String?
-            public let identityStoreArn: String?
-        }
-
-        public let type: String?
-        public let principalId: String?
-        public let arn: String?
-        public let accountId: String?
-        public let userName: String?
-        /// Identity Center's current format names the user here.
-        public let onBehalfOf: OnBehalfOf?
-    }
-
-    public let eventVersion: String?
-    /// ISO 8601, as CloudTrail writes it.
-    public let eventTime: String
-    public let eventSource: String
-    public let eventName: String
-    public let eventType: String?
-    public let awsRegion: String?
-    public let errorCode: String?
-    public let errorMessage: String?
-    public let userIdentity: UserIdentity?
-    public let requestParameters: JSONValue?
-    public let responseElements: JSONValue?
-    public let additionalEventData: JSONValue?
-    public let serviceEventDetails: JSONValue?
-    public let eventID: String?
-    public let recipientAccountId: String?
-}
-
-/// A record LookupEvents returned.
+/// An event LookupEvents returned; `cloudTrailEvent` is the record as CloudTrail wrote it (JSON).
 public struct CloudTrailLookupEvent: Sendable {
     public let eventId: String
     public let eventName: String
     public let eventTime: AWSTimestamp
-    public let record: CloudTrailRecord
+    public let cloudTrailEvent: String
 
-    public init(eventId: String, eventName: String, eventTime: AWSTimestamp, record: CloudTrailRecord) {
+    public init(eventId: String, eventName: String, eventTime: AWSTimestamp, cloudTrailEvent: String) {
         self.eventId = eventId
         self.eventName = eventName
         self.eventTime = eventTime
-        self.record = record
+        self.cloudTrailEvent = cloudTrailEvent
     }
 }
 
@@ -107,13 +72,8 @@ public struct CloudTrailClient: CloudTrailAPI {
         return Paginator("CloudTrail LookupEvents") { [client, lookupRate] token in
             let input = Input(LookupAttributes: attributes, StartTime: AWSTimestamp(start), EndTime: AWSTimestamp(end), NextToken: token)
             let page = try await client.json(.cloudTrail, "LookupEvents", input, as: Output.self, pacedBy: lookupRate)
-            let events = try (page.Events ?? []).map { event in
-                do {
-                    let record = try JSONDecoder().decode(CloudTrailRecord.self, from: Data(event.CloudTrailEvent.utf8))
-                    return CloudTrailLookupEvent(eventId: event.EventId, eventName: event.EventName, eventTime: event.EventTime, record: record)
-                } catch {
-                    throw AWSResponseDecodingError(service: "CLOUDTRAIL", operation: "LookupEvents", underlying: "event \(event.EventId): \(error)")
-                }
+            let events = (page.Events ?? []).map {
+                CloudTrailLookupEvent(eventId: $0.EventId, eventName: $0.EventName, eventTime: $0.EventTime, cloudTrailEvent: $0.CloudTrailEvent)
             }
             return (events, page.NextToken)
         }

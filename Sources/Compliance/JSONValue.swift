@@ -1,4 +1,4 @@
-/// Any JSON value, for the parts of AWS payloads whose shape varies by event
+/// Any JSON value, for the parts of CloudTrail records whose shape varies by event
 /// (`requestParameters`, `serviceEventDetails`, …).
 public enum JSONValue: Sendable, Hashable, Codable {
     case string(String)
