@@ -1,7 +1,7 @@
 """Static checks of infra/ (test_terraform.py runs Terraform itself): every file parses; the variables are
 described, typed and validated; the environment Terraform gives each function is exactly what the
 Swift code reads; every product is deployed and triggered; each IAM policy template allows exactly
-the operations its function's code can reach (swift_calls.py); the schedules are valid EventBridge expressions; and
+the operations its function's code can reach (swift_facts.py); the schedules are valid EventBridge expressions; and
 `checkov -d infra` passes.
 
 Run: .venv/bin/python -m pytest Tests/infra -q -p no:cacheprovider
@@ -21,7 +21,7 @@ import pytest
 import yaml
 from hcl2 import SerializationOptions
 
-import swift_calls
+import swift_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -125,110 +125,20 @@ def hcl_string_literals(expression: str, function: str) -> list[str]:
     return [re.sub(r"\\(.)", r"\1", literal) for literal in literals]
 
 
-# --- reading the Swift --------------------------------------------------------------------------
+# --- reading the Swift (swift_facts.py) ----------------------------------------------------------
 
 STANDARD_VARIABLES = re.compile(r"^(AWS_.*|_X_AMZN_TRACE_ID|HOME)$")  # HOME: ~/.aws/credentials, as the SDKs
-# Any EnvironmentReader method given a variable's name: required, optional, integer, snsTopicArn…
-READER_CALL = re.compile(r'reader\.\w+\("([A-Z0-9_]+)"')
-
-
-def swift_sources() -> list[Path]:
-    return sorted(SOURCES.rglob("*.swift"))
-
-
-def strip_comments(text: str) -> str:
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    return re.sub(r"//[^\n]*", "", text)
-
-
-def body_after(text: str, start: int) -> str:
-    """The text inside the braces that open at or after `start` (string literals skipped)."""
-    opening = text.index("{", start)
-    depth, index, in_string = 0, opening, False
-    while index < len(text):
-        char = text[index]
-        if in_string:
-            if char == "\\":
-                index += 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return text[opening + 1:index]
-        index += 1
-    raise AssertionError("unbalanced braces")
-
-
-@cache
-def compliance_text() -> str:
-    return "\n".join(strip_comments(path.read_text()) for path in sorted((SOURCES / "Compliance").glob("*.swift")))
-
-
-def type_body(name: str) -> str:
-    text = compliance_text()
-    match = re.search(rf"\b(?:struct|enum|class)\s+{name}\b", text)
-    assert match, f"type {name} not found in Sources/Compliance"
-    return body_after(text, match.end())
-
-
-@cache
-def threshold_variables() -> dict[str, str]:
-    """Control case -> its threshold variable, from `var thresholdVariable`."""
-    text = compliance_text()
-    match = re.search(r"var\s+thresholdVariable\b", text)
-    assert match, "Control.thresholdVariable not found"
-    return dict(re.findall(r'case\s+\.(\w+)\s*:\s*"([A-Z0-9_]+)"', body_after(text, match.end())))
-
-
-def variables_read_by(type_name: str, control: str | None, seen: frozenset = frozenset()) -> set[str]:
-    body = type_body(type_name)
-    names = set(READER_CALL.findall(body))
-    if "reader.identityStoreId()" in body:
-        names.add("IDENTITY_STORE_ID")
-    if "control.thresholdVariable" in body:
-        assert control, f"{type_name} reads a control's threshold, but no control is known"
-        names.add(threshold_variables()[control])
-    for nested in set(re.findall(r"\b([A-Z]\w+)\(reader\)", body)) - seen:
-        names |= variables_read_by(nested, control, seen | {type_name})
-    return names
 
 
 @cache
 def swift_environment_by_product() -> dict[str, set[str]]:
-    """Each product's variables: main.swift -> the Functions entry point -> the configuration type
-    it builds -> every reader call in that type and the types it hands the reader to."""
-    functions = strip_comments((SOURCES / "FunctionSupport" / "Functions.swift").read_text())
-    result = {}
-    for product in PRODUCTS:
-        main = (SOURCES / product / "main.swift").read_text()
-        call = re.search(r"Functions\.(\w+)\((?:\.(\w+))?\)", main)
-        assert call, f"Sources/{product}/main.swift calls no Functions entry point"
-        entry, control = call.groups()
-        definition = re.search(rf"static\s+func\s+{entry}\(", functions)
-        assert definition, f"Functions.{entry} not found"
-        configuration = re.search(r"try\s+(\w+Configuration)\(", body_after(functions, definition.end()))
-        assert configuration, f"Functions.{entry} builds no configuration"
-        result[product] = variables_read_by(configuration.group(1), control)
-    return result
+    return swift_facts.environment_by_product(SOURCES, PRODUCTS)
 
 
 @cache
 def swift_environment_scanned() -> set[str]:
-    """Every variable any Swift source reads, by the textual patterns, less the standard ones."""
-    names: set[str] = set()
-    for path in swift_sources():
-        text = strip_comments(path.read_text())
-        names |= set(READER_CALL.findall(text))
-        if re.search(r"\bidentityStoreId\(\)", text):
-            names.add("IDENTITY_STORE_ID")
-        names |= set(re.findall(r'environment\["([A-Za-z0-9_]+)"\]', text))
-    names |= set(threshold_variables().values())
-    return {name for name in names if not STANDARD_VARIABLES.match(name)}
+    """Every variable any Swift source reads, less the standard ones."""
+    return {name for name in swift_facts.environment_read_anywhere(SOURCES) if not STANDARD_VARIABLES.match(name)}
 
 
 # --- the environment Terraform sets -------------------------------------------------------------
@@ -607,8 +517,7 @@ RESOURCELESS = {"cloudtrail:LookupEvents", "organizations:ListAccounts"}
 @cache
 def service_ids() -> dict[str, str]:
     """AWSService's cases (`dynamoDB`) and their ids (`DYNAMODB`), from AWSService.swift."""
-    services = (SOURCES / "AWSClient" / "AWSService.swift").read_text()
-    ids = dict(re.findall(r'static\s+let\s+(\w+)\s*=\s*AWSService\(\s*id:\s*"([A-Z0-9_]+)"', services))
+    ids = swift_facts.service_ids(SOURCES)
     assert set(ids.values()) == set(IAM_PREFIX)
     return ids
 
@@ -623,18 +532,16 @@ def iam_action(case: str, operation: str) -> str:
 def client_operations() -> set[str]:
     """IAM actions for every operation some client in Sources/AWSClient/Services can call."""
     actions = set()
-    for path in sorted((SOURCES / "AWSClient" / "Services").glob("*.swift")):
-        text = path.read_text()
-        for kind, case, operation in re.findall(r'client\.(json|rest|restJSON|query)\(\s*\.(\w+)\s*,\s*"(\w+)"', text):
-            assert kind != "rest" or case == "s3", f"{path.name}: REST call to {case}"
-            actions.add(iam_action(case, operation))
+    for protocol, case, operation in swift_facts.client_operations(SOURCES):
+        assert protocol != "rest" or case == "s3", f"a REST (XML) call to {case}.{operation}: only S3 speaks it"
+        actions.add(iam_action(case, operation))
     return actions
 
 
 @cache
 def reachable_actions() -> dict[str, set[str]]:
-    """Per product, the IAM actions of every operation its code can reach (swift_calls.py)."""
-    reached = swift_calls.operations_by_product(SOURCES, PRODUCTS)
+    """Per product, the IAM actions of every operation its code can reach (swift_facts.py)."""
+    reached = swift_facts.operations_by_product(SOURCES, PRODUCTS)
     return {product: {iam_action(*operation) for operation in operations} for product, operations in reached.items()}
 
 
@@ -701,7 +608,7 @@ def test_identity_center_reads_are_scoped_to_the_instance_and_the_store(product)
 
 
 def test_the_reading_of_the_sources_follows_types_and_protocols():
-    program = swift_calls.Program()
+    program = swift_facts.Program()
     program.add_file("""
         protocol Store { func save(_ x: Int) async throws }
         struct TableStore: Store {
@@ -898,3 +805,29 @@ def test_checkov_skips_carry_their_reasons(checkov_results):
         for check in result["results"]["skipped_checks"]:
             reason = (check.get("check_result") or {}).get("suppress_comment") or ""
             assert len(reason) >= 40, f"{check['check_id']} on {check['resource']} skipped without a reason"
+
+
+def test_the_reading_of_the_environment_follows_the_reader_whatever_its_name():
+    program = swift_facts.Program()
+    program.add_file("""
+        enum Control { case inactivity
+            var thresholdVariable: String { switch self { case .inactivity: "INACTIVITY_MAX_DAYS" } }
+        }
+        struct Lake { init(_ settings: EnvironmentReader) throws { store = try settings.optional("LAKE_STORE") } }
+        struct MonitorConfiguration {
+            init(control: Control, environment: [String: String]) throws {
+                let settings = EnvironmentReader(environment: environment)  // not called `reader`
+                table = try settings.required("TABLE")  // settings.required("COMMENTED") is no read
+                store = try settings.identityStoreId()
+                days = try settings.integer(control.thresholdVariable, default: 90)
+                lake = try Lake(settings)
+            }
+        }
+        struct Quiet { init(environment: [String: String]) { table = environment["TABLE"] ?? "" } }
+        """)
+    assert swift_facts.variables_read_by(program, "MonitorConfiguration", "inactivity") == {
+        "TABLE", "IDENTITY_STORE_ID", "INACTIVITY_MAX_DAYS", "LAKE_STORE"}
+    with pytest.raises(AssertionError, match="Quiet holds no EnvironmentReader"):
+        swift_facts.variables_read_by(program, "Quiet", None)
+    with pytest.raises(AssertionError, match="configuration type Gone not found"):
+        swift_facts.variables_read_by(program, "Gone", None)

@@ -1,7 +1,12 @@
-"""Which AWS operations each function can reach, read from the Swift sources themselves.
+"""What the infra tests know of the Swift code, read from the sources by this one reader: the AWS
+services and the operations their clients call, the operations each function can reach, and the
+environment variables each function reads.
 
-A small static reading of the code, enough for this project's style, not a Swift compiler: it
-finds the types and their methods, and follows calls from a function's entry point
+A small static reading of the code, enough for this project's style, not a Swift compiler. Where
+the code no longer has the shape it expects (a configuration built another way, an environment read
+without an `EnvironmentReader`), it fails saying which shape it looked for and where.
+
+Operations: it finds the types and their methods, and follows calls from a function's entry point
 (`Functions.<entry>()` in Sources/<product>/main.swift) through the methods it can reach, to the
 service clients' `client.json(.service, "Operation", …)` and `client.rest(.s3, "Operation", …)`.
 
@@ -11,6 +16,10 @@ conforming type's method of that name. A receiver whose type cannot be read reac
 non-private method of that name: the reading errs towards more operations, never fewer, so a
 policy that passes lacks nothing the code can call. The runtime reaches `handle` of each
 `LambdaHandler` the entry point builds.
+
+Environment: the configuration type the entry point builds, every `EnvironmentReader` it holds
+(whatever the variable is called) and the names it is asked for, the control's threshold variable,
+and the configuration types the reader is handed on to.
 """
 
 from __future__ import annotations
@@ -26,13 +35,18 @@ BARE_CALL = re.compile(r"(?<![.\w])(\w+)\s*\(")
 TYPED_NAME = re.compile(r"\b(\w+)\s*:\s*(?:inout\s+)?(?:@\w+\s+)*(?:any\s+|some\s+)?([A-Z]\w*)")
 CONSTRUCTED = re.compile(r"\b(?:let|var)\s+(\w+)\s*=\s*(?:try\s+)?(?:await\s+)?([A-Z]\w*)\s*\(")
 OPERATION = re.compile(r'client\.(?:json|rest|restJSON|query)\(\s*\.(\w+)\s*,\s*"(\w+)"')
-ENTRY_CALL = re.compile(r"\bFunctions\.(\w+)\(")
+PROTOCOL_CALL = re.compile(r'client\.(json|rest|restJSON|query)\(\s*\.(\w+)\s*,\s*"(\w+)"')
+SERVICE = re.compile(r'static\s+let\s+(\w+)\s*=\s*AWSService\(\s*id:\s*"([A-Z0-9_]+)"')
+ENTRY_CALL = re.compile(r"\bFunctions\.(\w+)\((?:\.(\w+))?\)")
+CONFIGURATION_BUILT = re.compile(r"\b([A-Z]\w*Configuration)\s*\(")
+ENVIRONMENT_READER = "EnvironmentReader"
+ENVIRONMENT_SUBSCRIPT = re.compile(r'environment\["([A-Za-z0-9_]+)"\]')
 SWIFT_KEYWORDS = {"case", "return", "try", "await", "in", "throw", "else", "if", "guard", "where", "let", "var", "is", "as"}
 
 
-def blank_comments_and_strings(text: str) -> str:
-    """`text` with comments and string literal contents replaced by spaces, offsets unchanged,
-    so braces and parentheses inside them do not count."""
+def blank_comments_and_strings(text: str, strings: bool = True) -> str:
+    """`text` with comments and (unless `strings` is false) string literal contents replaced by
+    spaces, offsets unchanged, so braces and parentheses inside them do not count."""
     out, i, n = list(text), 0, len(text)
 
     def blank(start: int, end: int) -> None:
@@ -61,7 +75,8 @@ def blank_comments_and_strings(text: str) -> str:
             j = start
             while j < n and not text.startswith(closing, j):
                 j += 2 if text[j] == "\\" and not hashes else 1
-            blank(start, j)
+            if strings:
+                blank(start, j)
             i = j + len(closing)
         else:
             i += 1
@@ -97,6 +112,8 @@ class TypeInfo:
     kind: str
     conforms: set[str] = field(default_factory=set)
     variables: dict[str, str] = field(default_factory=dict)
+    # Its declarations' bodies, comments blanked and string literals kept (extensions included).
+    sources: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +134,7 @@ class Program:
 
     def add_file(self, raw: str) -> None:
         text = blank_comments_and_strings(raw)
+        uncommented = blank_comments_and_strings(raw, strings=False)
         spans = []  # (open, close, type name, kind)
         for match in TYPE_DECLARATION.finditer(text):
             kind, name, header = match.group(1), match.group(2).split(".")[-1], match.group(3)
@@ -130,6 +148,7 @@ class Program:
                 info.conforms |= {part.strip().split("<")[0] for part in header.strip()[1:].split(",") if part.strip()}
             body = text[open_at:spans[-1][1]]
             info.variables.update(dict(TYPED_NAME.findall(body)))
+            info.sources.append(uncommented[open_at:spans[-1][1]])
 
         def enclosing(offset: int):
             inside = [s for s in spans if s[0] < offset < s[1]]
@@ -234,14 +253,115 @@ def read_program(sources: Path) -> Program:
     return program
 
 
+# --- services and operations ---------------------------------------------------------------------
+
+def service_ids(sources: Path) -> dict[str, str]:
+    """AWSService's cases (`dynamoDB`) and their ids (`DYNAMODB`), from AWSService.swift."""
+    ids = dict(SERVICE.findall((sources / "AWSClient" / "AWSService.swift").read_text()))
+    assert ids, "no `static let <case> = AWSService(id: \"…\")` in Sources/AWSClient/AWSService.swift"
+    return ids
+
+
+def client_operations(sources: Path) -> set[tuple[str, str, str]]:
+    """Every (protocol, AWSService case, operation) some client in Sources/AWSClient/Services calls."""
+    found = set()
+    for path in sorted((sources / "AWSClient" / "Services").glob("*.swift")):
+        found |= set(PROTOCOL_CALL.findall(blank_comments_and_strings(path.read_text(), strings=False)))
+    return found
+
+
+def entry_points(sources: Path, products: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Each product's `Functions.<entry>(.<control>)` call in its main.swift."""
+    found = {}
+    for product in products:
+        calls = ENTRY_CALL.findall((sources / product / "main.swift").read_text())
+        assert len(calls) == 1, f"Sources/{product}/main.swift should call one Functions entry point, found {calls}"
+        entry, control = calls[0]
+        found[product] = (entry, control or None)
+    return found
+
+
 def operations_by_product(sources: Path, products: list[str]) -> dict[str, set[tuple[str, str]]]:
     """Each product's reachable operations, as (AWSService case, operation name)."""
     program = read_program(sources)
     result = {}
-    for product in products:
-        entries = ENTRY_CALL.findall((sources / product / "main.swift").read_text())
-        assert len(entries) == 1, f"{product}/main.swift should call one Functions entry, found {entries}"
-        roots = program.named(entries[0], {"Functions"})
-        assert roots, f"no Functions.{entries[0]} in Sources/FunctionSupport"
+    for product, (entry, _) in entry_points(sources, products).items():
+        roots = program.named(entry, {"Functions"})
+        assert roots, f"no Functions.{entry} in Sources/FunctionSupport"
         result[product] = program.operations_from(roots)
     return result
+
+
+# --- environment variables -----------------------------------------------------------------------
+
+def environment_readers(text: str) -> set[str]:
+    """The names the text gives its `EnvironmentReader`s, as parameters, properties or locals."""
+    typed = {name for name, type_name in TYPED_NAME.findall(text) if type_name == ENVIRONMENT_READER}
+    built = {name for name, type_name in CONSTRUCTED.findall(text) if type_name == ENVIRONMENT_READER}
+    return typed | built
+
+
+def names_asked_of(reader: str, text: str) -> set[str]:
+    """Every variable name `reader.<method>("NAME"…)` asks for, and IDENTITY_STORE_ID for
+    `reader.identityStoreId()`."""
+    names = set(re.findall(rf'\b{reader}\s*\.\s*\w+\(\s*"([A-Z0-9_]+)"', text))
+    if re.search(rf"\b{reader}\s*\.\s*identityStoreId\(\s*\)", text):
+        names.add("IDENTITY_STORE_ID")
+    return names
+
+
+def threshold_variables(program: Program) -> dict[str, str]:
+    """Control case -> its threshold variable, from `Control.thresholdVariable`."""
+    for text in program.types.get("Control", TypeInfo("Control", "enum")).sources:
+        match = re.search(r"\bvar\s+thresholdVariable\b[^{]*\{", text)
+        if match:
+            body = text[match.end() - 1:matching(blank_comments_and_strings(text), match.end() - 1) + 1]
+            return dict(re.findall(r'case\s+\.(\w+)\s*:\s*"([A-Z0-9_]+)"', body))
+    raise AssertionError("no `var thresholdVariable` in enum Control: where does each control name its threshold variable now?")
+
+
+def variables_read_by(program: Program, type_name: str, control: str | None, seen: frozenset = frozenset()) -> set[str]:
+    """The variables `type_name` reads through its `EnvironmentReader`s, and through the types it
+    hands a reader to (`Nested(reader)`)."""
+    info = program.types.get(type_name)
+    assert info and info.sources, f"configuration type {type_name} not found in the Swift sources"
+    text = "\n".join(info.sources)
+    readers = environment_readers(text)
+    assert readers, (f"{type_name} holds no {ENVIRONMENT_READER}: the infra tests read a configuration's variables "
+                     f"from the calls on its {ENVIRONMENT_READER}, so read the environment through one")
+    names: set[str] = set()
+    for reader in readers:
+        names |= names_asked_of(reader, text)
+        for nested in set(re.findall(rf"\b([A-Z]\w+)\(\s*(?:\w+\s*:\s*)?{reader}\s*\)", text)) - seen - {ENVIRONMENT_READER}:
+            names |= variables_read_by(program, nested, control, seen | {type_name})
+    if re.search(r"\bcontrol\s*\.\s*thresholdVariable\b", text):
+        assert control, f"{type_name} reads a control's threshold, but its product's entry point names no control"
+        names.add(threshold_variables(program)[control])
+    return names
+
+
+def environment_by_product(sources: Path, products: list[str]) -> dict[str, set[str]]:
+    """Each product's variables: main.swift -> its Functions entry point -> the configuration type
+    that entry point builds -> what that configuration reads."""
+    program = read_program(sources)
+    result = {}
+    for product, (entry, control) in entry_points(sources, products).items():
+        roots = program.named(entry, {"Functions"})
+        assert roots, f"no Functions.{entry} in Sources/FunctionSupport"
+        built = {name for root in roots for name in CONFIGURATION_BUILT.findall(root.body)}
+        assert len(built) == 1, (f"Functions.{entry} should build one <Name>Configuration from the environment, "
+                                 f"found {sorted(built)}")
+        result[product] = variables_read_by(program, built.pop(), control)
+    return result
+
+
+def environment_read_anywhere(sources: Path) -> set[str]:
+    """Every variable any Swift source reads through an `EnvironmentReader` or an
+    `environment["NAME"]` subscript, and every control's threshold variable."""
+    names: set[str] = set()
+    for path in sorted(sources.rglob("*.swift")):
+        text = blank_comments_and_strings(path.read_text(), strings=False)
+        for reader in environment_readers(text):
+            names |= names_asked_of(reader, text)
+        names |= set(ENVIRONMENT_SUBSCRIPT.findall(text))
+    return names | set(threshold_variables(read_program(sources)).values())
