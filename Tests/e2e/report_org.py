@@ -1,6 +1,8 @@
 """The organisation the credential-report end-to-end tests seed, and the report it must give.
 
-`seed()` builds, as rig-admin, an organisation larger than one page of every list the report
+`build_spec()` describes, in organisation.py's spec format (the one organisation builder of the
+tests, the demo and the bench), and `seed()` builds through the public APIs as rig-admin, an
+organisation larger than one page of every list the report
 reads: more than 100 accounts in AWS Organizations (ListAccounts answers 20 a page), a permission
 set provisioned to all of them (ListAccountsForProvisionedPermissionSet, 100 a page), more than 100
 users (ListUsers) and groups (ListGroups), a group of more than 100 members
@@ -23,9 +25,10 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-import cloudtrail_events
-from cloudtrail_events import iso
 import rig
+from rig import cloudtrail_events
+from rig import organisation
+from rig.cloudtrail_events import iso
 
 HEADER = ["account", "PermissionSetArn", "PermissionSetName", "PermissionSetDescription", "Type", "GroupId",
           "GroupName", "Username", "UserId", "LastLogin", "AccountName", "DaysSinceLastLogin"]
@@ -42,119 +45,105 @@ BIG_SIGN_INS = 60         # > 50 GetRoleCredentials: two pages of LookupEvents
 
 @dataclass
 class Org:
+    """What was seeded, by the spec's keys, with the ids AWS gave each thing."""
     tag: str
     instance_arn: str
     identity_store_id: str
-    accounts: list[dict] = field(default_factory=list)           # {"id", "name"}, in creation order
-    users: dict[str, dict] = field(default_factory=dict)         # key -> {"id", "name"}
-    groups: dict[str, dict] = field(default_factory=dict)        # key -> {"id", "name", "members": [user keys]}
-    permission_sets: dict[str, dict] = field(default_factory=dict)  # key -> {"arn", "name", "description"}
-    assignments: list[tuple[str, str, str, str]] = field(default_factory=list)  # (account id, ps key, USER|GROUP, key)
-    provisioned_only: set[tuple[str, str]] = field(default_factory=set)  # (account id, ps key) without assignments
+    spec: dict
+    ids: dict = field(default_factory=dict)  # organisation.py's ids, filled as seeding goes
     sign_ins: list[dict] = field(default_factory=list)  # what the CloudTrail records say, for the expected report
+
+    @property
+    def accounts(self) -> list[dict]:
+        """{"id", "name"}, in creation order."""
+        return [{"id": self.ids["accounts"][a["key"]], "name": a["name"]} for a in self.spec["accounts"]]
+
+    @property
+    def users(self) -> dict[str, dict]:
+        return {u["key"]: {"id": self.ids["users"][u["key"]], "name": u["userName"]} for u in self.spec["users"]}
+
+    @property
+    def groups(self) -> dict[str, dict]:
+        return {g["key"]: {"id": self.ids["groups"][g["key"]], "name": g["displayName"], "members": g["members"]}
+                for g in self.spec["groups"]}
+
+    @property
+    def permission_sets(self) -> dict[str, dict]:
+        return {p["key"]: {"arn": self.ids["permissionSets"][p["key"]], "name": p["name"], "description": p["description"]}
+                for p in self.spec["permissionSets"]}
+
+    @property
+    def assignments(self) -> list[tuple[str, str, str, str]]:
+        """(account id, permission set key, USER|GROUP, principal key)."""
+        return [(self.ids["accounts"][a["account"]], a["permissionSet"], a["principalType"], a["principal"])
+                for a in self.spec["assignments"]]
 
     def account(self, index: int) -> str:
         return self.accounts[index]["id"]
 
     def provisioned_pairs(self) -> set[tuple[str, str]]:
         """(account id, permission set ARN) pairs provisioned, as AWS keeps them."""
-        pairs = {(account, self.permission_sets[ps]["arn"]) for account, ps, _, _ in self.assignments}
-        return pairs | {(account, self.permission_sets[ps]["arn"]) for account, ps in self.provisioned_only}
+        pairs = {(a["account"], a["permissionSet"]) for a in self.spec["assignments"] + self.spec["provisionedOnly"]}
+        return {(self.ids["accounts"][account], self.ids["permissionSets"][ps]) for account, ps in pairs}
 
 
-# --- seeding ----------------------------------------------------------------------------------
+# --- the organisation, as an organisation.py spec ------------------------------------------------
 
 
-def _organization_accounts(state: dict, org: Org) -> None:
-    organizations = rig.client(state, "organizations")
-    try:
-        organizations.create_organization(FeatureSet="ALL")
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "AlreadyInOrganizationException":
-            raise
-    special = {0: f'Payments, "EU" {org.tag}', 3: f"-legacy {org.tag}", 5: f"+plus {org.tag}", 9: f"@ops {org.tag}"}
-    for index in range(ACCOUNTS):
-        name = special.get(index, f"cr {org.tag} {index:03d}")
-        status = organizations.create_account(Email=f"cr-{org.tag}-{index}@example.com", AccountName=name)
-        status = status["CreateAccountStatus"]
-        assert status["State"] == "SUCCEEDED", status
-        org.accounts.append({"id": status["AccountId"], "name": name})
+def account_key(index: int) -> str:
+    return f"a{index:03d}"
 
 
-def _identity_store(state: dict, org: Org) -> None:
-    store = rig.client(state, "identitystore")
+def build_spec(tag: str) -> dict:
+    """The organisation of the module docstring, in organisation.py's spec format."""
+    def user(key: str, name: str) -> dict:
+        return {"key": key, "userName": name, "displayName": name, "givenName": "Report", "familyName": key,
+                "email": f"cr-{tag}-{key}@example.com"}
 
-    def user(key: str, name: str) -> None:
-        user_id = store.create_user(IdentityStoreId=org.identity_store_id, UserName=name, DisplayName=name,
-                                    Name={"GivenName": "Report", "FamilyName": key})["UserId"]
-        org.users[key] = {"id": user_id, "name": name}
+    def group(key: str, name: str, members: list[str]) -> dict:
+        return {"key": key, "displayName": name, "description": None, "members": members}
 
-    def group(key: str, name: str, members: list[str]) -> None:
-        group_id = store.create_group(IdentityStoreId=org.identity_store_id, DisplayName=name)["GroupId"]
-        org.groups[key] = {"id": group_id, "name": name, "members": members}
-        for member in members:
-            store.create_group_membership(IdentityStoreId=org.identity_store_id, GroupId=group_id,
-                                          MemberId={"UserId": org.users[member]["id"]})
-
-    for number in range(BIG_GROUP_MEMBERS):
-        user(f"b{number:03d}", f"cr-{org.tag}-b{number:03d}")
-    user("multi", f"cr-{org.tag}-multi")
-    user("g1b", f"cr-{org.tag}-g1b")
-    user("legacy", f"cr-{org.tag}-legacy")
-    user("g2a", f"cr-{org.tag}-g2a")
-    user("formula", f'=HYPERLINK("https://example.com/{org.tag}")')
-    group("big", f"cr {org.tag} big", [f"b{n:03d}" for n in range(BIG_GROUP_MEMBERS)])
-    group("g1", f'Ops, "core" {org.tag}', ["multi", "g1b", "legacy"])
-    group("g2", f"-admins {org.tag}", ["multi", "g2a"])
-    group("empty", f"cr {org.tag} empty", [])
-    for number in range(FILLER_GROUPS):
-        group(f"filler{number:03d}", f"cr {org.tag} filler {number:03d}", [])
-
-
-def _permission_sets(state: dict, org: Org) -> None:
-    sso = rig.client(state, "sso-admin")
-    specs = {
-        "A": (f"CRRead-{org.tag}", 'Read only, for "auditors"'),
-        "B": (f"CRDeploy-{org.tag}", None),
-        "C": (f"@CRAudit-{org.tag}", "+1 approver\nrequired"),
-        "D": (f"CRSpare-{org.tag}", "provisioned, never assigned"),
-        "E": (f"CR,Ops-{org.tag}", "\ttabbed"),
-        "F": (f"CRSpare2-{org.tag}", None),
-    }
-    for key, (name, description) in specs.items():
-        request = {"InstanceArn": org.instance_arn, "Name": name}
-        if description is not None:
-            request["Description"] = description
-        arn = sso.create_permission_set(**request)["PermissionSet"]["PermissionSetArn"]
-        org.permission_sets[key] = {"arn": arn, "name": name, "description": description}
-
-
-def _assign(state: dict, org: Org) -> None:
-    sso = rig.client(state, "sso-admin")
-    wanted = [(org.account(i), "A", "GROUP", "g1") for i in range(ACCOUNTS)]
-    wanted += [(org.account(4), "A", "USER", f"b{n:03d}") for n in range(DIRECT_ON_ONE_PAIR)]
+    special = {0: f'Payments, "EU" {tag}', 3: f"-legacy {tag}", 5: f"+plus {tag}", 9: f"@ops {tag}"}
+    accounts = [{"key": account_key(index), "name": special.get(index, f"cr {tag} {index:03d}"),
+                 "email": f"cr-{tag}-{index}@example.com"} for index in range(ACCOUNTS)]
+    big = [f"b{number:03d}" for number in range(BIG_GROUP_MEMBERS)]
+    users = [user(key, f"cr-{tag}-{key}") for key in big + ["multi", "g1b", "legacy", "g2a"]]
+    users.append(user("formula", f'=HYPERLINK("https://example.com/{tag}")'))
+    groups = [group("big", f"cr {tag} big", big), group("g1", f'Ops, "core" {tag}', ["multi", "g1b", "legacy"]),
+              group("g2", f"-admins {tag}", ["multi", "g2a"]), group("empty", f"cr {tag} empty", [])]
+    groups += [group(f"filler{number:03d}", f"cr {tag} filler {number:03d}", []) for number in range(FILLER_GROUPS)]
+    permission_sets = [{"key": key, "name": name, "description": description} for key, name, description in (
+        ("A", f"CRRead-{tag}", 'Read only, for "auditors"'),
+        ("B", f"CRDeploy-{tag}", None),
+        ("C", f"@CRAudit-{tag}", "+1 approver\nrequired"),
+        ("D", f"CRSpare-{tag}", "provisioned, never assigned"),
+        ("E", f"CR,Ops-{tag}", "\ttabbed"),
+        ("F", f"CRSpare2-{tag}", None),
+    )]
+    wanted = [(index, "A", "GROUP", "g1") for index in range(ACCOUNTS)]
+    wanted += [(4, "A", "USER", key) for key in big[:DIRECT_ON_ONE_PAIR]]
     wanted += [
-        (org.account(0), "B", "GROUP", "big"),
+        (0, "B", "GROUP", "big"),
         # "multi" reaches account 1 through PS B by two groups and directly: three rows.
-        (org.account(1), "B", "GROUP", "g1"),
-        (org.account(1), "B", "GROUP", "g2"),
-        (org.account(1), "B", "USER", "multi"),
-        (org.account(2), "B", "GROUP", "empty"),
-        (org.account(2), "C", "USER", "formula"),
-        (org.account(3), "C", "USER", "legacy"),
-        (org.account(9), "E", "GROUP", "g2"),
+        (1, "B", "GROUP", "g1"),
+        (1, "B", "GROUP", "g2"),
+        (1, "B", "USER", "multi"),
+        (2, "B", "GROUP", "empty"),
+        (2, "C", "USER", "formula"),
+        (3, "C", "USER", "legacy"),
+        (9, "E", "GROUP", "g2"),
     ]
-    for account, ps, kind, key in wanted:
-        principal = org.users[key]["id"] if kind == "USER" else org.groups[key]["id"]
-        status = sso.create_account_assignment(
-            InstanceArn=org.instance_arn, TargetId=account, TargetType="AWS_ACCOUNT",
-            PermissionSetArn=org.permission_sets[ps]["arn"], PrincipalType=kind, PrincipalId=principal,
-        )["AccountAssignmentCreationStatus"]
-        assert status["Status"] == "SUCCEEDED", status
-        org.assignments.append((account, ps, kind, key))
-    for ps in sorted({ps for _, ps, _, _ in wanted}):
-        sso.provision_permission_set(InstanceArn=org.instance_arn, PermissionSetArn=org.permission_sets[ps]["arn"],
-                                     TargetType="ALL_PROVISIONED_ACCOUNTS")
+    assignments = [{"account": account_key(index), "permissionSet": ps, "principalType": kind, "principal": key}
+                   for index, ps, kind, key in wanted]
+    return {"version": organisation.SPEC_VERSION, "tag": tag, "seed": 0, "users": users, "groups": groups,
+            "accounts": accounts, "permissionSets": permission_sets, "assignments": assignments, "provisionedOnly": []}
+
+
+def seed(state: dict, org: Org) -> None:
+    """Builds org.spec through the public APIs (organisation.seed_with_boto3), filling org.ids as
+    it goes, so that remove() can undo a seed that failed half way."""
+    organisation.seed_with_boto3(lambda service: rig.client(state, service), org.spec, org.instance_arn,
+                                 org.identity_store_id, ids=org.ids)
 
 
 def provision_without_assignments(state: dict, org: Org, more_than: int) -> None:
@@ -162,45 +151,41 @@ def provision_without_assignments(state: dict, org: Org, more_than: int) -> None
     spare sets first, then the others) until more than `more_than` (account, permission set)
     pairs are provisioned: more pairs, no more rows, no more accounts."""
     sso = rig.client(state, "sso-admin")
-    provisioned = org.provisioned_pairs()
+    provisioned = {(a["account"], a["permissionSet"]) for a in org.spec["assignments"] + org.spec["provisionedOnly"]}
     for ps in ("D", "F", "B", "C", "E"):
-        arn = org.permission_sets[ps]["arn"]
-        for account in org.accounts:
+        for account in org.spec["accounts"]:
             if len(provisioned) > more_than:
                 return
-            if (account["id"], arn) in provisioned:
+            pair = {"account": account["key"], "permissionSet": ps}
+            if (pair["account"], ps) in provisioned:
                 continue
-            sso.provision_permission_set(InstanceArn=org.instance_arn, PermissionSetArn=arn,
-                                         TargetType="AWS_ACCOUNT", TargetId=account["id"])
-            org.provisioned_only.add((account["id"], ps))
-            provisioned.add((account["id"], arn))
+            sso.provision_permission_set(**organisation.provision_permission_set_request(pair, org.ids))
+            org.spec["provisionedOnly"].append(pair)
+            provisioned.add((pair["account"], ps))
     assert len(provisioned) > more_than, f"{len(provisioned)} pairs at most, not more than {more_than}"
-
-
-def seed(state: dict, org: Org) -> None:
-    """Fills `org`, which records each thing as it is made, so that remove() can undo a seed
-    that failed half way."""
-    _organization_accounts(state, org)
-    _identity_store(state, org)
-    _permission_sets(state, org)
-    _assign(state, org)
 
 
 def remove(state: dict, org: Org) -> None:
     """Deletes what seed() made in Identity Center (accounts cannot leave moto's organisation
-    cheaply; unassigned, they are in no report)."""
+    cheaply; unassigned, they are in no report). An assignment a failed seed never made is
+    not found, and that is all."""
     sso, store = rig.client(state, "sso-admin"), rig.client(state, "identitystore")
-    for account, ps, kind, key in org.assignments:
-        principal = org.users[key]["id"] if kind == "USER" else org.groups[key]["id"]
-        sso.delete_account_assignment(InstanceArn=org.instance_arn, TargetId=account, TargetType="AWS_ACCOUNT",
-                                      PermissionSetArn=org.permission_sets[ps]["arn"], PrincipalType=kind,
-                                      PrincipalId=principal)
-    for ps in org.permission_sets.values():
-        sso.delete_permission_set(InstanceArn=org.instance_arn, PermissionSetArn=ps["arn"])
-    for group in org.groups.values():
-        store.delete_group(IdentityStoreId=org.identity_store_id, GroupId=group["id"])
-    for user in org.users.values():
-        store.delete_user(IdentityStoreId=org.identity_store_id, UserId=user["id"])
+    ids = org.ids
+    for assignment in org.spec["assignments"]:
+        principals = ids.get("users" if assignment["principalType"] == "USER" else "groups", {})
+        if assignment["permissionSet"] not in ids.get("permissionSets", {}) or assignment["principal"] not in principals:
+            continue
+        try:
+            sso.delete_account_assignment(**organisation.create_account_assignment_request(assignment, ids))
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+    for arn in ids.get("permissionSets", {}).values():
+        sso.delete_permission_set(InstanceArn=org.instance_arn, PermissionSetArn=arn)
+    for group_id in ids.get("groups", {}).values():
+        store.delete_group(IdentityStoreId=org.identity_store_id, GroupId=group_id)
+    for user_id in ids.get("users", {}).values():
+        store.delete_user(IdentityStoreId=org.identity_store_id, UserId=user_id)
 
 
 # --- CloudTrail ------------------------------------------------------------------------------

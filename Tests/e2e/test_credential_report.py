@@ -19,7 +19,7 @@ import pytest
 
 import report_org
 import rig
-from cloudtrail_fake import DEFAULT_CONFIG
+from rig.cloudtrail_fake import DEFAULT_CONFIG
 from conftest import (function_credentials, function_environment, function_variables, log_lines, policy_values, run_function,
                       unique)
 
@@ -59,7 +59,8 @@ class Run:
 @pytest.fixture(scope="module")
 def setup(rig_path, state, sso):
     tag = unique("cr").split("-")[1][:8]
-    org = report_org.Org(tag=tag, instance_arn=sso["instanceArn"], identity_store_id=sso["identityStoreId"])
+    org = report_org.Org(tag=tag, instance_arn=sso["instanceArn"], identity_store_id=sso["identityStoreId"],
+                         spec=report_org.build_spec(tag))
     try:
         report_org.seed(state, org)
         # The report covers the whole instance: another module's permission sets would be in it.
