@@ -14,15 +14,14 @@ import datetime as dt
 import io
 import json
 import random
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts" / "rig"))
+import rig
+from rig import cloudtrail_events as ct
+from rig import deploy
+from rig import organisation
 
-import cloudtrail_events as ct  # noqa: E402
-import deploy  # noqa: E402
-import rig  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 OUTPUT = ROOT / "demo-output"
 ZIP_DIR = ROOT / ".build" / "lambda"
@@ -30,6 +29,32 @@ PREFIX = "idc-compliance"  # infra/'s default name_prefix
 USERS = 300
 BREAK_GLASS = "breakglass-admin"
 HISTORY_DAYS = 200
+
+
+def demo_spec(rng: random.Random) -> dict:
+    """The demo organisation in organisation.py's spec format: teams in groups over six named
+    accounts, and a break-glass user who reaches every account directly. Permission sets are
+    keyed by their names."""
+    users = [organisation.person(organisation.user_key(index), f"demo-user-{index + 1:04d}", "Demo", f"User {index + 1}")
+             for index in range(USERS - 1)]
+    glass = organisation.person("breakglass", BREAK_GLASS, "Break", "Glass", display_name="Break-glass administrator")
+    accounts = [{"key": organisation.account_key(index), "name": name, "email": f"{name}@example.com"}
+                for index, name in enumerate(("prod-payments", "prod-web", "staging", "sandbox", "security-tooling", "log-archive"))]
+    permission_sets = [{"key": name, "name": name, "description": description} for name, description in (
+        ("AdministratorAccess", "Full access"), ("ReadOnlyAccess", "Read-only access to everything"),
+        ("PaymentsOperator", None), ("SecurityAudit", "Auditors' view"))]
+    groups = [{"key": name, "displayName": name, "description": None,
+               "members": sorted(user["key"] for user in rng.sample(users, int((len(users) + 1) * share)))}
+              for name, share in (("platform-admins", 0.05), ("developers", 0.5), ("payments-ops", 0.1), ("auditors", 0.05))]
+    keys = [account["key"] for account in accounts]
+    plan = [("platform-admins", "AdministratorAccess", keys), ("developers", "ReadOnlyAccess", keys[1:4]),
+            ("payments-ops", "PaymentsOperator", keys[:1]), ("auditors", "SecurityAudit", keys)]
+    assignments = [{"account": account, "permissionSet": permission_set, "principalType": "GROUP", "principal": group}
+                   for group, permission_set, targets in plan for account in targets]
+    assignments += [{"account": account, "permissionSet": "AdministratorAccess", "principalType": "USER",
+                     "principal": glass["key"]} for account in keys]
+    return {"version": organisation.SPEC_VERSION, "tag": "demo", "seed": 2026, "users": users + [glass], "groups": groups,
+            "accounts": accounts, "permissionSets": permission_sets, "assignments": assignments, "provisionedOnly": []}
 
 
 def say(text: str) -> None:
@@ -54,51 +79,16 @@ class Demo:
 
     def create_organisation(self) -> None:
         say(f"==> Creating the demo organisation: {USERS} users, groups, accounts, permission sets")
-        created = rig.call(self.state_path, "create_identity_store_users", identity_store_id=self.store,
-                           count=USERS - 1, prefix="demo-user-")
-        glass = self.admin("identitystore").create_user(
-            IdentityStoreId=self.store, UserName=BREAK_GLASS, DisplayName="Break-glass administrator",
-            Name={"GivenName": "Break", "FamilyName": "Glass"})["UserId"]
-        self.users = [(user["userId"], user["userName"]) for user in created] + [(glass, BREAK_GLASS)]
-        identitystore, sso_admin, organizations = self.admin("identitystore"), self.admin("sso-admin"), self.admin("organizations")
-        organizations.create_organization(FeatureSet="ALL")
-        self.accounts = {}
-        for name in ("prod-payments", "prod-web", "staging", "sandbox", "security-tooling", "log-archive"):
-            status = organizations.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
-            self.accounts[status["AccountId"]] = name
-        permission_sets = {"AdministratorAccess": "Full access", "ReadOnlyAccess": "Read-only access to everything",
-                           "PaymentsOperator": None, "SecurityAudit": "Auditors' view"}
-        self.permission_sets = {}
-        for name, description in permission_sets.items():
-            request = {"InstanceArn": self.sso["instanceArn"], "Name": name, **({"Description": description} if description else {})}
-            self.permission_sets[name] = sso_admin.create_permission_set(**request)["PermissionSet"]["PermissionSetArn"]
-        groups, members = {}, {}
-        for name, share in (("platform-admins", 0.05), ("developers", 0.5), ("payments-ops", 0.1), ("auditors", 0.05)):
-            group = identitystore.create_group(IdentityStoreId=self.store, DisplayName=name)["GroupId"]
-            groups[name] = group
-            members[name] = [user_id for user_id, _ in self.random.sample(self.users[:-1], int(len(self.users) * share))]
-            for user_id in members[name]:
-                identitystore.create_group_membership(IdentityStoreId=self.store, GroupId=group, MemberId={"UserId": user_id})
-        accounts = list(self.accounts)
-        plan = [("platform-admins", "AdministratorAccess", accounts), ("developers", "ReadOnlyAccess", accounts[1:4]),
-                ("payments-ops", "PaymentsOperator", accounts[:1]), ("auditors", "SecurityAudit", accounts)]
+        spec = demo_spec(self.random)
+        ids = rig.call(self.state_path, "seed_organisation", spec=spec)
+        self.users = [(ids["users"][user["key"]], user["userName"]) for user in spec["users"]]  # break-glass last
+        self.accounts = {ids["accounts"][account["key"]]: account["name"] for account in spec["accounts"]}
+        self.permission_sets = {ps["name"]: ids["permissionSets"][ps["key"]] for ps in spec["permissionSets"]}
         # What each user can reach, so that their role sign-ins are to roles they hold.
-        self.reachable: dict[str, list[tuple[str, str]]] = {}
-        for group, permission_set, targets in plan:
-            for account in targets:
-                self.assign(account, permission_set, "GROUP", groups[group], members[group])
-        for account in accounts:  # the break-glass account can reach everything directly
-            self.assign(account, "AdministratorAccess", "USER", glass, [glass])
-        assignments = sum(len(targets) for _, _, targets in plan) + len(accounts)
-        say(f"    {len(self.users)} users, {len(groups)} groups, {len(self.accounts)} accounts, "
-            f"{len(self.permission_sets)} permission sets, {assignments} assignments")
-
-    def assign(self, account: str, permission_set: str, principal_type: str, principal: str, users: list[str]) -> None:
-        self.admin("sso-admin").create_account_assignment(
-            InstanceArn=self.sso["instanceArn"], TargetId=account, TargetType="AWS_ACCOUNT",
-            PermissionSetArn=self.permission_sets[permission_set], PrincipalType=principal_type, PrincipalId=principal)
-        for user_id in users:
-            self.reachable.setdefault(user_id, []).append((account, permission_set))
+        self.reachable = {ids["users"][user]: [(ids["accounts"][account], permission_set) for account, permission_set in pairs]
+                          for user, pairs in organisation.accesses(spec).items()}
+        say(f"    {len(self.users)} users, {len(spec['groups'])} groups, {len(self.accounts)} accounts, "
+            f"{len(self.permission_sets)} permission sets, {len(spec['assignments'])} assignments")
 
     def record_history(self) -> None:
         """CloudTrail as 200 days of a real organisation would leave it (LookupEvents keeps 90)."""

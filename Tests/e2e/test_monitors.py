@@ -37,7 +37,8 @@ from conftest import (
     utc_now,
 )
 
-import cloudtrail_events as ct  # noqa: E402  (conftest put scripts/rig on sys.path)
+from rig import cloudtrail_events as ct
+from rig import organisation
 
 LAKE_STORE = "eds-rig-0000000001"
 DAY = dt.timedelta(days=1)
@@ -145,8 +146,8 @@ class Builder:
     def store_user(self) -> str:
         """A new user of the identity store; its id. The registry's names are the test's own.
         Removed after the test (`remove_store_users`): the store is the whole session's."""
-        user_id = self.identitystore.create_user(IdentityStoreId=self.store_id, UserName=unique("monitored"),
-                                                 DisplayName="Monitored User", Name={"GivenName": "M", "FamilyName": "U"})["UserId"]
+        user = organisation.person("monitored", unique("monitored"), "Monitored", "User")
+        user_id = self.identitystore.create_user(**organisation.create_user_request(user, self.store_id))["UserId"]
         STORE_USERS_MADE.append((self.identitystore, self.store_id, user_id))
         return user_id
 

@@ -1,10 +1,12 @@
-"""What tests set up in the rig, run as rig-admin: `rig.py call <fixture> --args '<json>'`.
+"""What tests set up in the rig, run as rig-admin: `python -m rig call <fixture> --args '<json>'`.
 
 Each fixture takes rig.FixtureContext first, then JSON keyword arguments, and returns JSON.
 """
 from __future__ import annotations
 
 import json
+
+from rig import organisation
 
 
 def create_function_user(rig, name: str, policy: dict | str) -> dict:
@@ -42,15 +44,9 @@ def create_identity_store_users(rig, identity_store_id: str, count: int, prefix:
     identitystore = rig.client("identitystore")
     users = []
     for number in range(1, count + 1):
-        user_name = f"{prefix}{number:04d}"
-        user_id = identitystore.create_user(
-            IdentityStoreId=identity_store_id,
-            UserName=user_name,
-            Name={"GivenName": "Rig", "FamilyName": user_name},
-            DisplayName=f"Rig {user_name}",
-            Emails=[{"Value": f"{user_name}@example.com", "Type": "work", "Primary": True}],
-        )["UserId"]
-        users.append({"userId": user_id, "userName": user_name})
+        user = organisation.person(organisation.user_key(number), f"{prefix}{number:04d}", "Rig", f"{prefix}{number:04d}")
+        user_id = identitystore.create_user(**organisation.create_user_request(user, identity_store_id))["UserId"]
+        users.append({"userId": user_id, "userName": user["userName"]})
     return users
 
 

@@ -112,6 +112,12 @@ def generate(users: int, groups: int | None = None, accounts: int | None = None,
             "provisionedOnly": provisioned_only}
 
 
+def person(key: str, user_name: str, given: str, family: str, display_name: str | None = None) -> dict:
+    """A spec user with the name, display name and email a console user has."""
+    return {"key": key, "userName": user_name, "displayName": display_name or f"{given} {family}", "givenName": given,
+            "familyName": family, "email": f"{user_name}@example.com" if "@" not in user_name else user_name}
+
+
 def _user(index: int, rng: random.Random, tag: str, seed: int) -> dict:
     given, family = rng.choice(GIVEN), rng.choice(FAMILY)
     user = {"key": user_key(index), "userName": f"{given}.{family}.{index}@{tag}.example.com",
@@ -335,14 +341,16 @@ def provision_permission_set_request(pair: dict, ids: dict) -> dict:
             "TargetType": "AWS_ACCOUNT", "TargetId": ids["accounts"][pair["account"]]}
 
 
-def seed_with_boto3(client, spec: dict, instance_arn: str, identity_store_id: str) -> dict:
+def seed_with_boto3(client, spec: dict, instance_arn: str, identity_store_id: str, ids: dict | None = None) -> dict:
     """The spec through the public APIs, one call an object (slow: for small organisations and
     for checking the in-process route). `client(service)` gives a boto3 client allowed to do it.
-    Users' ExternalIds cannot be set this way (no API takes them)."""
+    Users' ExternalIds cannot be set this way (no API takes them). `ids`, when given, is filled as
+    each thing is made: a caller can undo a seed that failed half way."""
     validate(spec)
     store, sso, organizations = client("identitystore"), client("sso-admin"), client("organizations")
-    ids = {"instanceArn": instance_arn, "identityStoreId": identity_store_id,
-           "users": {}, "groups": {}, "accounts": {}, "permissionSets": {}}
+    ids = {} if ids is None else ids
+    ids.update({"instanceArn": instance_arn, "identityStoreId": identity_store_id,
+                "users": {}, "groups": {}, "accounts": {}, "permissionSets": {}})
     try:
         organizations.create_organization(FeatureSet="ALL")
     except organizations.exceptions.AlreadyInOrganizationException:
@@ -357,12 +365,16 @@ def seed_with_boto3(client, spec: dict, instance_arn: str, identity_store_id: st
                                           MemberId={"UserId": ids["users"][member]})
     for account in spec["accounts"]:
         status = organizations.create_account(**create_account_request(account))["CreateAccountStatus"]
+        if status["State"] != "SUCCEEDED":
+            raise RuntimeError(f"account {account['key']} not created: {status}")
         ids["accounts"][account["key"]] = status["AccountId"]
     for permission_set in spec["permissionSets"]:
         made = sso.create_permission_set(**create_permission_set_request(permission_set, instance_arn))
         ids["permissionSets"][permission_set["key"]] = made["PermissionSet"]["PermissionSetArn"]
     for assignment in spec["assignments"]:
-        sso.create_account_assignment(**create_account_assignment_request(assignment, ids))
+        status = sso.create_account_assignment(**create_account_assignment_request(assignment, ids))
+        if status["AccountAssignmentCreationStatus"]["Status"] != "SUCCEEDED":
+            raise RuntimeError(f"assignment {assignment} not made: {status['AccountAssignmentCreationStatus']}")
     for pair in spec["provisionedOnly"]:
         sso.provision_permission_set(**provision_permission_set_request(pair, ids))
     return ids
@@ -385,7 +397,7 @@ def cloudtrail_records(spec: dict, ids: dict, as_of: dt.datetime, days: int = 90
     - role sign-ins (Federate, GetRoleCredentials), `role_sign_ins_per_user` on average, each to
       an account and permission set the user can reach (the role is named after the permission set);
     `old_format_share` of the records are in the format before 2025 (the user named, no onBehalfOf)."""
-    import cloudtrail_events as ct
+    from rig import cloudtrail_events as ct
 
     rng = random.Random(f"activity/{seed}/{spec['tag']}/{spec['seed']}")
     owner = account_id or ct.ACCOUNT_ID
