@@ -41,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_rig import ROOT, log  # first: it puts scripts/rig on the path
+from bench_rig import ROOT, log
 
 from bench_activity import activity_checks, activity_runs, activity_table
 from bench_cold_starts import TARGETS as COLD_START_TARGETS
@@ -49,8 +49,8 @@ from bench_cold_starts import cold_start_checks, cold_start_table, cold_starts, 
 from bench_figures import fmt, verdict
 from bench_scale import TARGETS as SCALE_TARGETS
 from bench_scale import scale_checks, scale_runs, scale_table
-from cloudtrail_events import iso
-from deploy import PRODUCTS, Packages
+from rig.cloudtrail_events import iso
+from rig.deploy import PRODUCTS, Packages
 
 TARGETS = {**COLD_START_TARGETS, **SCALE_TARGETS}
 

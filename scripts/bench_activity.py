@@ -26,10 +26,10 @@ from pathlib import Path
 from bench_figures import fmt, mb, run_outcome
 from bench_rig import LOOKUP_RATE, Rig, function_variables, invocation_summary, log, lookup_pages, policy_values, running_rig
 
-import activity
-import organisation
-from cloudtrail_events import iso
-from deploy import Packages, eventbridge, sqs_batch
+from rig import activity
+from rig import organisation
+from rig.cloudtrail_events import iso
+from rig.deploy import Packages, eventbridge, sqs_batch
 
 MONITOR = "inactivity-monitor"
 DEADLINE_SECONDS = 900  # Lambda's 15 minutes, the function's timeout in infra/

@@ -12,13 +12,13 @@ import uuid
 import zipfile
 from pathlib import Path
 
-import cloudtrail_events
-import lambda_emulator
-import organisation
+from rig import cloudtrail_events
+from rig import lambda_emulator
+from rig import organisation
 from bench_figures import fmt, mb, median
 from bench_rig import function_variables, invocation_summary, log, policy_values, running_rig
-from cloudtrail_events import iso
-from deploy import PRODUCTS, Packages, eventbridge
+from rig.cloudtrail_events import iso
+from rig.deploy import PRODUCTS, Packages, eventbridge
 
 REFERENCE = "python-boto3-reference"
 REFERENCE_CLIENTS = ["dynamodb", "identitystore", "sqs", "sso-admin", "cloudtrail", "s3", "organizations"]

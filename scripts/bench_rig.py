@@ -8,13 +8,12 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts" / "rig"))
+import rig
+from rig import fixtures
+from rig.deploy import function_environment, render_policy, policy_values as deploy_policy_values
+from rig.deploy import function_variables as deploy_function_variables
 
-import fixtures  # noqa: E402
-import rig  # noqa: E402
-from deploy import function_environment, render_policy, policy_values as deploy_policy_values  # noqa: E402
-from deploy import function_variables as deploy_function_variables  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MONITORS = ["password-expiry-monitor", "inactivity-monitor"]
 REPORT_PREFIX = "credential_reports/"

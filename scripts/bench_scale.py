@@ -7,11 +7,11 @@ import math
 import time
 from pathlib import Path
 
-import organisation
+from rig import organisation
 from bench_figures import fmt, mb, median, run_outcome
 from bench_rig import (LOOKUP_RATE, MONITORS, Rig, function_variables, invocation_summary, log, lookup_pages, operation, policy_values,
                        running_rig)
-from deploy import Packages
+from rig.deploy import Packages
 
 IDENTITY_CENTER_RATE = 20
 IDENTITY_CENTER_LATENCY_MS = 20

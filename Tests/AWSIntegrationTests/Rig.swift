@@ -101,8 +101,11 @@ final class Rig: Sendable {
         let venvPython = repositoryRoot.appendingPathComponent(".venv/bin/python").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : "/usr/bin/env")
-        process.arguments = (process.executableURL!.path == venvPython ? [] : ["python3"])
-            + [repositoryRoot.appendingPathComponent("scripts/rig/rig.py").path] + arguments
+        process.arguments = (process.executableURL!.path == venvPython ? [] : ["python3"]) + ["-m", "rig"] + arguments
+        // The rig is the package scripts/rig.
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = repositoryRoot.appendingPathComponent("scripts").path
+        process.environment = environment
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -112,7 +115,7 @@ final class Rig: Sendable {
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw RigFailure(description: "rig.py \(arguments.prefix(2).joined(separator: " ")) failed: \(errorText)")
+            throw RigFailure(description: "rig \(arguments.prefix(2).joined(separator: " ")) failed: \(errorText)")
         }
         return data
     }

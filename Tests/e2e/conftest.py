@@ -12,18 +12,14 @@ import datetime as dt
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts" / "rig"))
-
-import lambda_emulator  # noqa: E402
-import rig  # noqa: E402
-from cloudtrail_events import iso  # noqa: E402,F401  (docs/contract.md's timestamp: ISO 8601 UTC to the second)
-from deploy import (  # noqa: E402,F401  (the test modules import these from here)
+import rig
+from rig import lambda_emulator
+from rig.cloudtrail_events import iso  # noqa: F401  (docs/contract.md's timestamp: ISO 8601 UTC to the second)
+from rig.deploy import (  # noqa: F401  (the test modules import these from here)
     SCHEDULED_EVENT,
     eventbridge,
     function_credentials,
@@ -35,6 +31,8 @@ from deploy import (  # noqa: E402,F401  (the test modules import these from her
     sqs_batch,
     unique,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

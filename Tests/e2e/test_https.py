@@ -17,8 +17,8 @@ from conftest import (
     utc_now,
 )
 
-import cloudtrail_events as ct  # noqa: E402  (conftest put scripts/rig on sys.path)
-import deploy  # noqa: E402
+from rig import cloudtrail_events as ct
+from rig import deploy
 from tls_terminator import TLSTerminator, make_authority  # noqa: E402
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import deploy  # noqa: E402  (conftest put scripts/rig on sys.path)
+from rig import deploy
 
 STORE = {"IDENTITY_STORE_ID": "d-1234567890"}
 REGISTRY = {"REGISTRY_TABLE": "registry", **STORE}

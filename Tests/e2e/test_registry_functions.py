@@ -28,7 +28,7 @@ from conftest import (
     utc_now,
 )
 
-import cloudtrail_events as ct  # noqa: E402  (conftest put scripts/rig on sys.path)
+from rig import cloudtrail_events as ct
 
 SOURCES = {"sso-directory": "console", "identitystore": "api", "identitystore-scim": "scim"}
 OTHER_STORE = "d-0123456789"

@@ -25,13 +25,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+import rig
+from rig import cloudtrail_events as ct
+from rig.deploy import LAYER, PRODUCTS, eventbridge, render_policy
+
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
-sys.path.insert(0, str(ROOT / "scripts" / "rig"))
-
-import cloudtrail_events as ct  # noqa: E402
-import rig  # noqa: E402
-from deploy import LAYER, PRODUCTS, eventbridge, render_policy  # noqa: E402
 
 PLUGIN_MIRRORS = [
     Path("/opt/tf-plugins"),

@@ -5,14 +5,10 @@ misread."""
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts" / "rig"))
 
-import activity  # noqa: E402
+from rig import activity
 
 STORE_ARN = "arn:aws:identitystore::111122223333:identitystore/d-1234567890"
 ROLES = (("111111111111", "ReadOnly"), ("222222222222", "Developer"))

@@ -26,11 +26,11 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from rig import cloudtrail_events as ce
+
 REPO = Path(__file__).resolve().parents[2]
 FAKE = REPO / "scripts" / "rig" / "cloudtrail_fake.py"
-sys.path.insert(0, str(FAKE.parent))
 
-import cloudtrail_events as ce  # noqa: E402
 
 KEY, SECRET = "AKIDCLOUDTRAILRIG001", "rig-secret-for-tests"
 STORE = "eds-rig-0000000001"
@@ -99,7 +99,6 @@ def clean(request):
         admin(base, "DELETE", "/_fake/events")
         admin(base, "DELETE", "/_fake/stats")
         admin(base, "POST", "/_fake/config", TEST_CONFIG)
-
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from rig.lambda_emulator import MAX_RESPONSE_BYTES, run_function
+
 REPO = Path(__file__).resolve().parents[2]
 EMULATOR = REPO / "scripts" / "rig" / "lambda_emulator.py"
-sys.path.insert(0, str(EMULATOR.parent))
 
-from lambda_emulator import MAX_RESPONSE_BYTES, run_function  # noqa: E402
 
 # The emulator gives the bootstrap a minimal PATH; this one finds the interpreter running the tests.
 PYTHON_PATH = f"{os.path.dirname(sys.executable)}:/usr/bin:/bin"

@@ -1,4 +1,4 @@
-"""Tests for the rig's moto part: scripts/rig/rig.py, moto_launcher.py, moto_corrections.py, rig_knobs.py, moto_seeding.py and fixtures.py.
+"""Tests for the rig's moto part: the rig package (scripts/rig: __init__.py, moto_launcher.py, moto_corrections.py, rig_knobs.py, moto_seeding.py and fixtures.py).
 
 One rig serves the module, auth on: everything is signed, as the Swift functions will sign, and
 judged by IAM policies. Error answers are asserted as moto sends them on the wire, since the
@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-REPO = Path(__file__).resolve().parents[2]
-RIG_DIR = REPO / "scripts" / "rig"
-sys.path.insert(0, str(RIG_DIR))
+import rig
 
-import rig  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
+
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +118,7 @@ def test_a_non_loopback_host_is_refused(tmp_path, host):
 
 def test_the_launcher_refuses_to_run_with_auth_off():
     env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
-    done = subprocess.run([sys.executable, str(RIG_DIR / "moto_launcher.py")], env=env,
+    done = subprocess.run([sys.executable, "-m", "rig.moto_launcher"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "INITIAL_NO_AUTH_ACTION_COUNT" in done.stderr
@@ -441,7 +440,7 @@ def test_a_function_keeps_its_key_dead_letters_and_logging(running):
 
 
 def run_cli(*args: str) -> str:
-    done = subprocess.run([sys.executable, str(RIG_DIR / "rig.py"), *args],
+    done = subprocess.run([sys.executable, "-m", "rig", *args],
                           capture_output=True, text=True, timeout=120, check=True)
     return done.stdout
 

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts" / "rig"))
 
-import organisation  # noqa: E402
-import rig  # noqa: E402
+import rig
+from rig import organisation
 
 DROPPED = {"CreatedDate", "JoinedTimestamp", "MembershipId", "ResponseMetadata", "RequestId", "ExternalIds"}
 

@@ -40,16 +40,22 @@ install_system_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# A virtual environment with scripts/requirements.txt, rebuilt only when that file changes.
+# A virtual environment with scripts/requirements.txt, rebuilt only when that file changes, and
+# scripts/ on its path, so that the rig is one package (`import rig`, `python -m rig start`)
+# wherever the repository is.
 python_environment() {
     local stamp="$VENV/.requirements.sha256"
     local wanted
     wanted="$(sha256sum "$REPO_ROOT/scripts/requirements.txt" | cut -d' ' -f1)"
-    if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then return 0; fi
-    step "Creating the Python environment for the local AWS rig (.venv)"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REPO_ROOT/scripts/requirements.txt"
-    echo "$wanted" >"$stamp"
+    if ! [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+        step "Creating the Python environment for the local AWS rig (.venv)"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REPO_ROOT/scripts/requirements.txt"
+        echo "$wanted" >"$stamp"
+    fi
+    local site_packages
+    site_packages="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    echo "$REPO_ROOT/scripts" >"$site_packages/identity-center-compliance-scripts.pth"
 }
 
 # checkov for the infra checks, in a virtual environment of its own: its dependencies clash with moto's.

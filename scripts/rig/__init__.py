@@ -1,10 +1,19 @@
-#!/usr/bin/env python3
 """The local AWS rig: moto (patched, auth on) and the CloudTrail fake, on loopback only.
 
-    python scripts/rig/rig.py start --state .rig/state.json     # prints the state
-    eval "$(python scripts/rig/rig.py env --state .rig/state.json)"
-    python scripts/rig/rig.py call create_table --state .rig/state.json --args '{"name": "registry"}'
-    python scripts/rig/rig.py stop --state .rig/state.json
+This package is the rig; the setup script puts `scripts/` on the virtual environment's path
+(`.venv`), so `import rig` and `from rig import organisation` work from anywhere in it.
+
+    python -m rig start --state .rig/state.json     # prints the state
+    eval "$(python -m rig env --state .rig/state.json)"
+    python -m rig call create_table --state .rig/state.json --args '{"name": "registry"}'
+    python -m rig stop --state .rig/state.json
+
+Its modules: this one starts, stops and calls the rig; moto_launcher.py runs moto with
+moto_corrections.py (where moto is not AWS), rig_knobs.py (the `/_rig/` admin routes) and
+moto_seeding.py; cloudtrail_fake.py is the CloudTrail fake; lambda_emulator.py the Runtime API
+emulator; fixtures.py what tests set up; deploy.py a function's environment, policy and events as
+infra/ gives them; organisation.py the one organisation builder; activity.py and
+cloudtrail_events.py the CloudTrail activity.
 
 The state file is what later commands (and tests) read:
     {"region", "accountId", "moto": {"url", "pid"}, "cloudtrail": {"url", "pid"} | null,
@@ -31,9 +40,8 @@ import boto3
 import botocore.config
 from botocore.exceptions import ClientError
 
-RIG_DIR = Path(__file__).resolve().parent
-MOTO_LAUNCHER = RIG_DIR / "moto_launcher.py"
-CLOUDTRAIL_FAKE = RIG_DIR / "cloudtrail_fake.py"
+MOTO_LAUNCHER = "rig.moto_launcher"
+CLOUDTRAIL_FAKE = "rig.cloudtrail_fake"
 REGION = "us-east-1"
 ADMIN_USER = "rig-admin"
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -65,13 +73,13 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _spawn(script: Path, host: str, port_file: Path, log: Path, env: dict[str, str]) -> subprocess.Popen:
+def _spawn(module: str, host: str, port_file: Path, log: Path, env: dict[str, str]) -> subprocess.Popen:
     """A server that binds a free port on `host` and writes the port to `port_file`. Its own
     session, so that a Ctrl-C meant for the caller does not reach it; stop() ends it."""
     port_file.unlink(missing_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, str(script), "--host", host, "--port", "0", "--port-file", str(port_file)],
+            [sys.executable, "-m", module, "--host", host, "--port", "0", "--port-file", str(port_file)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, **env}, start_new_session=True,
         )
@@ -106,10 +114,10 @@ def _wait_until_answering(url: str) -> None:
             time.sleep(0.1)
 
 
-def _is_ours(pid: int, script: str) -> bool:
-    """Whether `pid` still runs one of the rig's scripts, so a recycled pid is never signalled."""
+def _is_ours(pid: int, module: str) -> bool:
+    """Whether `pid` still runs one of the rig's servers, so a recycled pid is never signalled."""
     try:
-        return script in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        return module in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
 
@@ -130,10 +138,10 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def _terminate(pid: int, script: str) -> None:
+def _terminate(pid: int, module: str) -> None:
     """SIGTERM, then SIGKILL after the grace period; returns once the process is gone. A pid
-    that is neither our child nor running `script` any more has ended and may be someone else's."""
-    if pid not in _CHILDREN and not _is_ours(pid, script):
+    that is neither our child nor running `module` any more has ended and may be someone else's."""
+    if pid not in _CHILDREN and not _is_ours(pid, module):
         return
     for sig, wait in ((signal.SIGTERM, TERM_GRACE_SECONDS), (signal.SIGKILL, TERM_GRACE_SECONDS)):
         try:
@@ -145,7 +153,7 @@ def _terminate(pid: int, script: str) -> None:
             if _gone(pid):
                 return
             time.sleep(0.05)
-    raise RuntimeError(f"process {pid} ({script}) survived SIGKILL")
+    raise RuntimeError(f"process {pid} ({module}) survived SIGKILL")
 
 
 # --- AWS --------------------------------------------------------------------------------------
@@ -221,16 +229,13 @@ def _start_moto(state_path: Path, host: str) -> dict:
         url = _url(host, _wait_for_port(process, port_file, log))
         _wait_until_answering(url)
     except BaseException:
-        _terminate(process.pid, MOTO_LAUNCHER.name)
+        _terminate(process.pid, MOTO_LAUNCHER)
         raise
     return {"url": url, "pid": process.pid}
 
 
-def _start_cloudtrail(state_path: Path, host: str, admin: dict) -> dict | None:
-    """The CloudTrail fake, accepting rig-admin's key; None (with a note) until it exists."""
-    if not CLOUDTRAIL_FAKE.exists():
-        print(f"note: {CLOUDTRAIL_FAKE.name} not found; starting without the CloudTrail fake", file=sys.stderr)
-        return None
+def _start_cloudtrail(state_path: Path, host: str, admin: dict) -> dict:
+    """The CloudTrail fake, accepting rig-admin's key."""
     log = _log_path(state_path, "cloudtrail")
     port_file = state_path.with_name(f"{state_path.stem}.cloudtrail.port")
     env = {"CLOUDTRAIL_FAKE_ACCESS_KEYS": json.dumps({admin["accessKeyId"]: admin["secretAccessKey"]})}
@@ -238,7 +243,7 @@ def _start_cloudtrail(state_path: Path, host: str, admin: dict) -> dict | None:
     try:
         return {"url": _url(host, _wait_for_port(process, port_file, log)), "pid": process.pid}
     except BaseException:
-        _terminate(process.pid, CLOUDTRAIL_FAKE.name)
+        _terminate(process.pid, CLOUDTRAIL_FAKE)
         raise
 
 
@@ -270,7 +275,7 @@ def start(state_path: str | os.PathLike, host: str = "127.0.0.1") -> dict:
         state["accountId"] = client(state, "sts").get_caller_identity()["Account"]
         state["cloudtrail"] = _start_cloudtrail(state_path, host, state["admin"])
     except BaseException:
-        _terminate(moto["pid"], MOTO_LAUNCHER.name)
+        _terminate(moto["pid"], MOTO_LAUNCHER)
         raise
     partial = state_path.with_name(state_path.name + ".partial")
     partial.write_text(json.dumps(state, indent=2) + "\n")
@@ -284,9 +289,9 @@ def stop(state_path: str | os.PathLike) -> None:
     if not state_path.exists():
         return
     state = read_state(state_path)
-    for name, script in (("cloudtrail", CLOUDTRAIL_FAKE.name), ("moto", MOTO_LAUNCHER.name)):
+    for name, module in (("cloudtrail", CLOUDTRAIL_FAKE), ("moto", MOTO_LAUNCHER)):
         if state.get(name):
-            _terminate(state[name]["pid"], script)
+            _terminate(state[name]["pid"], module)
     state_path.unlink()
 
 
@@ -309,9 +314,7 @@ class FixtureContext:
 
 def call(state_path: str | os.PathLike, fixture_name: str, **kwargs):
     """Runs a fixture of fixtures.py against the rig, as rig-admin; returns its JSON-able result."""
-    if str(RIG_DIR) not in sys.path:
-        sys.path.insert(0, str(RIG_DIR))
-    import fixtures
+    from rig import fixtures
 
     if fixture_name not in fixtures.FIXTURES:
         raise ValueError(f"no fixture {fixture_name!r}; there are: {', '.join(sorted(fixtures.FIXTURES))}")
@@ -355,7 +358,3 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(call(args.state, args.fixture, **json.loads(args.args)), indent=2))
     except (OSError, ValueError, RuntimeError, ClientError) as error:
         sys.exit(f"rig {args.command}: {error}")
-
-
-if __name__ == "__main__":
-    main()

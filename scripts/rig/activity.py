@@ -14,7 +14,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-import cloudtrail_events as ct
+from rig import cloudtrail_events as ct
 
 # (offset from UTC in hours, share of the users)
 REGIONS = ((-5, 0.4), (1, 0.4), (8, 0.2))

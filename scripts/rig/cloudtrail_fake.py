@@ -9,7 +9,7 @@ tune throttling and query latency. A key registered with an allow-list of action
 policy) is refused the others with AccessDeniedException; resources are not judged. Standard
 library + duckdb; binds loopback only.
 
-    python scripts/rig/cloudtrail_fake.py --host 127.0.0.1 --port 0 --port-file /tmp/ct.port
+    python -m rig.cloudtrail_fake --host 127.0.0.1 --port 0 --port-file /tmp/ct.port
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-import lambda_emulator
+from rig import lambda_emulator
 import rig
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """moto's server on loopback, corrected where moto 5.2.1 is not AWS (moto_corrections.py).
 
-    INITIAL_NO_AUTH_ACTION_COUNT=3 python scripts/rig/moto_launcher.py --port 0 --port-file F
+    INITIAL_NO_AUTH_ACTION_COUNT=3 python -m rig.moto_launcher --port 0 --port-file F
 
 Auth stays on: the launcher refuses to start without INITIAL_NO_AUTH_ACTION_COUNT, which moto
 reads once, when `moto.settings` is imported (default: infinity, i.e. never authenticate). How
@@ -39,8 +39,8 @@ import signal
 import sys
 from pathlib import Path
 
-from moto_corrections import MOTO_VERSION, apply_patches
-from rig_knobs import RigKnobs
+from rig.moto_corrections import MOTO_VERSION, apply_patches
+from rig.rig_knobs import RigKnobs
 
 def _loopback(host: str) -> str:
     """Only a loopback address: moto answers anyone who can reach it, including /moto-api/reset."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from moto_corrections import record_provision_target, set_user_extras
+from rig.moto_corrections import record_provision_target, set_user_extras
 
 USER_STATUSES = ("ENABLED", "DISABLED")
 
@@ -33,7 +33,7 @@ def seed_organisation(data: dict) -> dict:
     model methods moto's own request handlers call and the values organisation.py's request
     builders give them, so that every list and describe answers as after the same boto3 calls
     (Tests/rig/test_organisation.py checks it). Returns the ids, as organisation.seed_with_boto3."""
-    import organisation
+    from rig import organisation
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.identitystore.models import identitystore_backends
     from moto.organizations.exceptions import AlreadyInOrganizationException

@@ -10,8 +10,8 @@ import threading
 import time
 from urllib.parse import parse_qs
 
-from moto_corrections import remember_form_body
-from moto_seeding import seed_organisation, set_user_status
+from rig.moto_corrections import remember_form_body
+from rig.moto_seeding import seed_organisation, set_user_status
 
 # --- scale knobs: latency, rate limits, request counts, fast seeding (scripts/bench) ----------
 # Added around moto, not into it: a WSGI middleware in front of moto's app, and admin routes under
