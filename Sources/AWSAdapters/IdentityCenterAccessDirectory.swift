@@ -21,44 +21,52 @@ public struct IdentityCenterAccessDirectory: AccessDirectory {
         self.identityStoreId = identityStoreId
     }
 
-    public func permissionSetArns() async throws -> [String] {
-        try await ssoAdmin.listPermissionSets(instanceArn: instanceArn).all()
+    public func permissionSetArns(after token: String?) async throws -> ListingPage<String> {
+        try await page(ssoAdmin.listPermissionSets(instanceArn: instanceArn), after: token)
     }
 
     public func permissionSet(_ permissionSetArn: String) async throws -> PermissionSet {
         try await ssoAdmin.describePermissionSet(instanceArn: instanceArn, permissionSetArn: permissionSetArn)
     }
 
-    public func accounts(provisionedWith permissionSetArn: String) async throws -> [String] {
-        try await ssoAdmin.listAccountsForProvisionedPermissionSet(instanceArn: instanceArn, permissionSetArn: permissionSetArn).all()
+    public func accounts(provisionedWith permissionSetArn: String, after token: String?) async throws -> ListingPage<String> {
+        try await page(ssoAdmin.listAccountsForProvisionedPermissionSet(instanceArn: instanceArn, permissionSetArn: permissionSetArn), after: token)
     }
 
-    public func assignments(accountId: String, permissionSetArn: String) async throws -> [AccountAssignment] {
-        try await ssoAdmin.listAccountAssignments(instanceArn: instanceArn, accountId: accountId, permissionSetArn: permissionSetArn).all()
+    public func assignments(accountId: String, permissionSetArn: String, after token: String?) async throws -> ListingPage<AccountAssignment> {
+        try await page(ssoAdmin.listAccountAssignments(instanceArn: instanceArn, accountId: accountId, permissionSetArn: permissionSetArn), after: token)
     }
 
-    public func assignments(principalId: String, principalType: AccountAssignment.PrincipalType) async throws -> [AccountAssignment] {
-        try await ssoAdmin.listAccountAssignmentsForPrincipal(instanceArn: instanceArn, principalId: principalId, principalType: principalType).all()
+    public func assignments(
+        principalId: String, principalType: AccountAssignment.PrincipalType, after token: String?
+    ) async throws -> ListingPage<AccountAssignment> {
+        try await page(
+            ssoAdmin.listAccountAssignmentsForPrincipal(instanceArn: instanceArn, principalId: principalId, principalType: principalType),
+            after: token)
     }
 
-    public func userIds(inGroup groupId: String) async throws -> [String] {
-        try await identityStore.listGroupMemberships(identityStoreId: identityStoreId, groupId: groupId).all().compactMap(\.userId)
+    public func userIds(inGroup groupId: String, after token: String?) async throws -> ListingPage<String> {
+        let members = try await page(identityStore.listGroupMemberships(identityStoreId: identityStoreId, groupId: groupId), after: token)
+        return ListingPage(items: members.items.compactMap(\.userId), next: members.next)
     }
 
-    public func userNames() async throws -> [String: String] {
-        Self.byId(try await identityStore.listUsers(identityStoreId: identityStoreId).all().map { ($0.userId, $0.userName ?? $0.userId) })
+    public func users(after token: String?) async throws -> ListingPage<NamedEntry> {
+        let users = try await page(identityStore.listUsers(identityStoreId: identityStoreId), after: token)
+        return ListingPage(items: users.items.map { NamedEntry(id: $0.userId, name: $0.userName ?? $0.userId) }, next: users.next)
     }
 
-    public func groupNames() async throws -> [String: String] {
-        Self.byId(try await identityStore.listGroups(identityStoreId: identityStoreId).all().map { ($0.groupId, $0.displayName ?? $0.groupId) })
+    public func groups(after token: String?) async throws -> ListingPage<NamedEntry> {
+        let groups = try await page(identityStore.listGroups(identityStoreId: identityStoreId), after: token)
+        return ListingPage(items: groups.items.map { NamedEntry(id: $0.groupId, name: $0.displayName ?? $0.groupId) }, next: groups.next)
     }
 
-    public func accountNames() async throws -> [String: String] {
-        Self.byId(try await organizations.listAccounts().all().map { ($0.id, $0.name ?? "") })
+    public func accounts(after token: String?) async throws -> ListingPage<NamedEntry> {
+        let accounts = try await page(organizations.listAccounts(), after: token)
+        return ListingPage(items: accounts.items.map { NamedEntry(id: $0.id, name: $0.name ?? "") }, next: accounts.next)
     }
 
-    /// A listing repeated across pages names an id twice: the first answer stands.
-    private static func byId(_ pairs: [(String, String)]) -> [String: String] {
-        Dictionary(pairs) { first, _ in first }
+    private func page<Item>(_ listing: Paginator<Item, String>, after token: String?) async throws -> ListingPage<Item> {
+        let page = try await listing.page(after: token)
+        return ListingPage(items: page.items, next: page.next)
     }
 }

@@ -20,4 +20,16 @@ public struct S3ReportStore: ReportStore {
     public func write(_ body: Data, key: String, contentType: String) async throws {
         try await s3.putObject(bucket: bucket, key: key, body: body, contentType: contentType, encryption: .kms(keyId: kmsKeyId))
     }
+
+    public func read(_ key: String) async throws -> Data? {
+        do {
+            return try await s3.getObject(bucket: bucket, key: key)
+        } catch let error as AWSServiceError where error.code == "NoSuchKey" {
+            return nil
+        }
+    }
+
+    public func remove(_ key: String) async throws {
+        try await s3.deleteObject(bucket: bucket, key: key)
+    }
 }

@@ -13,6 +13,12 @@ public struct Paginator<Item: Sendable, Token: Sendable & Equatable>: AsyncSeque
         self.fetch = fetch
     }
 
+    /// One page: the one `token` names (the first for nil), and the token of the next (nil after
+    /// the last). For a caller that keeps its place between runs.
+    public func page(after token: Token?) async throws -> (items: [Item], next: Token?) {
+        try await Self.fetch(token, with: fetch, operation: operation)
+    }
+
     /// Every item of every page.
     public func all() async throws -> [Item] {
         var items: [Item] = []
@@ -33,14 +39,21 @@ public struct Paginator<Item: Sendable, Token: Sendable & Equatable>: AsyncSeque
 
         public mutating func next() async throws -> [Item]? {
             guard !finished else { return nil }
-            let page = try await fetch(token)
-            if let next = page.next, next == token {
-                throw PaginationError(operation: operation)
-            }
+            let page = try await Paginator.fetch(token, with: fetch, operation: operation)
             token = page.next
             finished = page.next == nil
             return page.items
         }
+    }
+}
+
+extension Paginator {
+    fileprivate static func fetch(_ token: Token?, with fetch: Fetch, operation: String) async throws -> (items: [Item], next: Token?) {
+        let page = try await fetch(token)
+        if let next = page.next, next == token {
+            throw PaginationError(operation: operation)
+        }
+        return page
     }
 }
 

@@ -56,7 +56,7 @@ public struct UserActivity: Sendable, Hashable {
 }
 
 /// A sign-in to an account through a permission set (its role).
-public struct RoleSignIn: Sendable, Hashable {
+public struct RoleSignIn: Sendable, Hashable, Codable {
     public let userId: String?
     public let userName: String?
     public let accountId: String
@@ -150,20 +150,4 @@ public protocol ActivitySource: Sendable {
     /// page at a time. Returns false when it stopped at `deadline` with more left to read.
     func read(_ stream: [String], from start: Date, to end: Date, deadline: Date?, page: ([ActivityEvent]) async throws -> Void)
         async throws -> Bool
-}
-
-/// LookupEvents (2 requests a second, 50 events a page) could not read the window in the
-/// invocation's time: the organisation is too active for it.
-public struct LookupEventsTimeLimit: Error, CustomStringConvertible {
-    public let eventName: String
-    public let eventsRead: Int
-    public let oldestRead: Date?
-    public let windowStart: Date
-
-    public var description: String {
-        let reached = oldestRead.map { "back to \(ISO8601UTC.format($0))" } ?? "none"
-        return "CloudTrail LookupEvents read \(eventsRead) \(eventName) events (\(reached)) of the window since "
-            + "\(ISO8601UTC.format(windowStart)) before the invocation's time ran out; at 2 requests a second it cannot read "
-            + "this much activity in time. Set ACTIVITY_SOURCE=lake (CloudTrail Lake) for an organisation this active."
-    }
 }

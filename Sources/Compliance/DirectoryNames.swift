@@ -5,13 +5,14 @@ struct DirectoryNames: Sendable {
     let accounts: [String: String]
     let matcher: UserMatcher
 
-    static func load(from directory: any AccessDirectory) async throws -> DirectoryNames {
-        async let users = directory.userNames()
-        async let groups = directory.groupNames()
-        async let accounts = directory.accountNames()
-        let userNames = try await users
-        return DirectoryNames(
-            users: userNames, groups: try await groups, accounts: try await accounts,
-            matcher: UserMatcher(userNames.map { (userName: $0.value, userId: $0.key) }))
+    /// A listing repeated across pages names an id twice: the first answer stands.
+    init(users: [NamedEntry], groups: [NamedEntry], accounts: [NamedEntry]) {
+        func byId(_ entries: [NamedEntry]) -> [String: String] {
+            Dictionary(entries.map { ($0.id, $0.name) }) { first, _ in first }
+        }
+        self.users = byId(users)
+        self.groups = byId(groups)
+        self.accounts = byId(accounts)
+        matcher = UserMatcher(self.users.map { (userName: $0.value, userId: $0.key) })
     }
 }

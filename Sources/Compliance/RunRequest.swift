@@ -12,15 +12,18 @@ public struct RunRequest: Sendable, Decodable {
     public var asOf: Date?
     /// The report's window, overriding `REPORT_LOOKBACK_DAYS` (SSM Automation's parameter).
     public var lookbackDays: Int?
+    /// The report's `{"continuation": …}`: go on with the run an earlier invocation answered it for.
+    public var continuation: String?
 
-    public init(dryRun: Bool = false, catchUp: Bool = false, asOf: Date? = nil, lookbackDays: Int? = nil) {
+    public init(dryRun: Bool = false, catchUp: Bool = false, asOf: Date? = nil, lookbackDays: Int? = nil, continuation: String? = nil) {
         self.dryRun = dryRun
         self.catchUp = catchUp
         self.asOf = asOf
         self.lookbackDays = lookbackDays
+        self.continuation = continuation
     }
 
-    enum CodingKeys: String, CodingKey { case dryRun, catchUp, asOf, lookbackDays }
+    enum CodingKeys: String, CodingKey { case dryRun, catchUp, asOf, lookbackDays, continuation }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -39,5 +42,6 @@ public struct RunRequest: Sendable, Decodable {
             }
             lookbackDays = days
         }
+        continuation = try container.decodeIfPresent(String.self, forKey: .continuation)
     }
 }

@@ -90,7 +90,7 @@ extension Functions {
 struct ReportHandler: LambdaHandler {
     let report: CredentialReport
 
-    func handle(_ event: RunRequest, context: LambdaContext) async throws -> CredentialReportResult {
+    func handle(_ event: RunRequest, context: LambdaContext) async throws -> CredentialReportResponse {
         try await report.run(event, deadline: context.deadline(leaving: .seconds(30)))
     }
 }

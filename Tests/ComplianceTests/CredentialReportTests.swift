@@ -59,6 +59,38 @@ final class RecordingStore: ReportStore {
     func write(_ body: Data, key: String, contentType: String) async throws {
         objects.withLock { $0["reports/\(key)"] = body }
     }
+    func read(_ key: String) async throws -> Data? {
+        objects.withLock { $0["reports/\(key)"] }
+    }
+    func remove(_ key: String) async throws {
+        objects.withLock { $0["reports/\(key)"] = nil }
+    }
+    var progressKeys: [String] {
+        objects.withLock { $0.keys.filter { $0.hasPrefix("reports/credential_reports/progress/") }.sorted() }
+    }
+    func csv() throws -> String {
+        String(decoding: try #require(objects.withLock { $0.first { $0.key.hasSuffix(".csv") }?.value }), as: UTF8.self)
+    }
+}
+
+extension CredentialReportResponse {
+    /// The result of a run this invocation finished.
+    func finished(sourceLocation: SourceLocation = #_sourceLocation) throws -> CredentialReportResult {
+        guard case .complete(let result) = self else {
+            Issue.record("the run did not finish: \(self)", sourceLocation: sourceLocation)
+            throw CancellationError()
+        }
+        return result
+    }
+}
+
+/// A clock that moves on a second each time it is read: a deadline passes after so many reads,
+/// whatever the machine's speed.
+final class TickingClock: Sendable {
+    private let time: Mutex<Date>
+    init(_ start: Date) { time = Mutex(start) }
+    func now() -> Date { time.withLock { $0 += 1; return $0 } }
+    var current: Date { time.withLock { $0 } }
 }
 
 let admin = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoins-1/ps-admin", name: "Admin", description: "Full, \"root\" access")
@@ -66,7 +98,9 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
 
 @Suite struct CredentialReportTests {
     func makeReport(
-        activity: [RoleSignIn] = [], assignments: [AccountAssignment], provisioned: [String: [String]]? = nil, ledger: InMemoryLedger = InMemoryLedger()
+        activity: [RoleSignIn] = [], assignments: [AccountAssignment], provisioned: [String: [String]]? = nil, ledger: InMemoryLedger = InMemoryLedger(),
+        store s3: RecordingStore = RecordingStore(), now: @escaping @Sendable () -> Date = { date("2026-11-21T06:00:00Z") },
+        signInPagesPerInvocation: Int? = nil
     ) throws -> (CredentialReport, RecordingStore, FakeSSOAdmin) {
         let ssoAdmin = FakeSSOAdmin(
             permissionSets: [readOnly, admin],
@@ -79,7 +113,6 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
             ],
             groups: [IdentityStoreGroup(groupId: "g-ops", displayName: "ops"), IdentityStoreGroup(groupId: "g-dev", displayName: "dev")],
             memberships: ["g-ops": ["u-ada", "u-bob"], "g-dev": ["u-ada", "u-eve"]])
-        let s3 = RecordingStore()
         let configuration = try CredentialReportConfiguration(environment: [
             "IDENTITY_STORE_ID": store, "SSO_INSTANCE_ARN": "arn:aws:sso:::instance/ssoins-1234567890abcdef", "REPORT_BUCKET": "reports",
             "ACTIVITY_TABLE": "activity",
@@ -90,28 +123,29 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
                 ssoAdmin: ssoAdmin, identityStore: directory,
                 organizations: FakeOrganizations(accounts: [OrganizationAccount(id: "111111111111", name: "Prod, EU"), OrganizationAccount(id: "222222222222", name: "Dev")]),
                 instanceArn: configuration.instanceArn, identityStoreId: configuration.identityStoreId),
-            activity: FakeActivity(roleSignIns: activity), ledger: ledger, store: s3, requestCount: { 0 }, logger: Logger(label: "test"),
-            now: { date("2026-11-21T06:00:00Z") })
+            activity: FakeActivity(roleSignIns: activity, pagesBeforeDeadline: signInPagesPerInvocation), ledger: ledger, store: s3, requestCount: { 0 }, logger: Logger(label: "test"),
+            now: now)
         return (report, s3, ssoAdmin)
     }
 
-    @Test func oneRowPerAssignmentPathSortedWithSignInsAndQuoting() async throws {
-        let assignments = [
-            AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .group, principalId: "g-ops"),
-            AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .group, principalId: "g-dev"),
-            AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada"),
-            AccountAssignment(accountId: "111111111111", permissionSetArn: readOnly.permissionSetArn, principalType: .user, principalId: "u-bob"),
-            AccountAssignment(accountId: "222222222222", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-bob"),
-        ]
-        let signIns = [
-            RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-01T10:00:00Z")),
-            RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-10-01T10:00:00Z")),
-            RoleSignIn(userId: nil, userName: "BOB", accountId: "222222222222", roleName: "Admin", time: date("2026-09-01T00:00:00Z")),
-            RoleSignIn(userId: "u-bob", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-20T00:00:00Z")),
-        ]
-        let (report, s3, _) = try makeReport(activity: signIns, assignments: assignments)
+    static let assignments = [
+        AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .group, principalId: "g-ops"),
+        AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .group, principalId: "g-dev"),
+        AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada"),
+        AccountAssignment(accountId: "111111111111", permissionSetArn: readOnly.permissionSetArn, principalType: .user, principalId: "u-bob"),
+        AccountAssignment(accountId: "222222222222", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-bob"),
+    ]
+    static let signIns = [
+        RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-01T10:00:00Z")),
+        RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-10-01T10:00:00Z")),
+        RoleSignIn(userId: nil, userName: "BOB", accountId: "222222222222", roleName: "Admin", time: date("2026-09-01T00:00:00Z")),
+        RoleSignIn(userId: "u-bob", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-20T00:00:00Z")),
+    ]
 
-        let result = try await report.run(RunRequest(), deadline: nil)
+    @Test func oneRowPerAssignmentPathSortedWithSignInsAndQuoting() async throws {
+        let (report, s3, _) = try makeReport(activity: Self.signIns, assignments: Self.assignments)
+
+        let result = try await report.run(RunRequest(), deadline: nil).finished()
 
         let csv = try #require(s3.objects.withLock { $0["reports/credential_reports/credential_report-2026-11-21T060000Z.csv"] })
         let expected = [
@@ -138,12 +172,12 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         let assignment = AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada")
         // 3 pairs against 5 principals: pairs are cheaper.
         let (byPair, _, _) = try makeReport(assignments: [assignment])
-        #expect(try await byPair.run(RunRequest(), deadline: nil).enumeration == "per-account-and-permission-set")
+        #expect(try await byPair.run(RunRequest(), deadline: nil).finished().enumeration == "per-account-and-permission-set")
         // 20 pairs against 5 principals: principals are cheaper, and give the same rows.
         let many = (0..<10).map { String(format: "%012d", $0 + 300_000_000_000) }
         let wide = [admin.permissionSetArn: many + ["111111111111"], readOnly.permissionSetArn: many]
         let (byPrincipal, s3, _) = try makeReport(assignments: [assignment], provisioned: wide)
-        let result = try await byPrincipal.run(RunRequest(), deadline: nil)
+        let result = try await byPrincipal.run(RunRequest(), deadline: nil).finished()
         #expect(result.enumeration == "per-principal")
         #expect(result.rows == 1)
         let csv = String(decoding: try #require(s3.objects.withLock { $0.first { $0.key.hasSuffix(".csv") }?.value }), as: UTF8.self)
@@ -153,7 +187,7 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
     @Test func dryRunComputesButWritesNothing() async throws {
         let assignment = AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada")
         let (report, s3, _) = try makeReport(assignments: [assignment])
-        let result = try await report.run(RunRequest(dryRun: true), deadline: nil)
+        let result = try await report.run(RunRequest(dryRun: true), deadline: nil).finished()
         #expect(result.dryRun)
         #expect(result.rows == 1)
         #expect(s3.objects.withLock { $0.isEmpty })
@@ -174,30 +208,127 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
     @Test func aPayloadAskingForMoreThanLookupEventsHoldsIsAClearErrorBeforeAnyCall() async throws {
         let (report, s3, ssoAdmin) = try makeReport(assignments: [])
         let error = await #expect(throws: ReportRequestError.self) {
-            _ = try await report.run(RunRequest(lookbackDays: 200), deadline: nil)
+            _ = try await report.run(RunRequest(lookbackDays: 200), deadline: nil).finished()
         }
         #expect(error?.description.contains("lookbackDays 200 is more than the 90 days lookup-events can see") == true)
         #expect(ssoAdmin.calls.value == 0)
         #expect(s3.objects.withLock { $0.isEmpty })
-        _ = try await report.run(RunRequest(dryRun: true, lookbackDays: 90), deadline: nil)
+        _ = try await report.run(RunRequest(dryRun: true, lookbackDays: 90), deadline: nil).finished()
     }
 
     @Test func aRoleSignInOnlyTheLedgerRemembersIsReportedAndWhatCloudTrailHoldsIsRecorded() async throws {
         let ledger = InMemoryLedger()
         _ = try await ledger.recordRoleSignIn(userId: "u-bob", accountId: "111111111111", roleName: "ReadOnly", at: date("2026-06-24T06:00:00Z"), updatedAt: Date())
         let assignments = [
-            AccountAssignment(accountId: "111111111111", permissionSetArn: readOnly.permissionSetArn, principalType: .user, principalId: "u-bob"),
+        AccountAssignment(accountId: "111111111111", permissionSetArn: readOnly.permissionSetArn, principalType: .user, principalId: "u-bob"),
             AccountAssignment(accountId: "111111111111", permissionSetArn: admin.permissionSetArn, principalType: .user, principalId: "u-ada"),
         ]
         let read = [RoleSignIn(userId: "u-ada", userName: nil, accountId: "111111111111", roleName: "Admin", time: date("2026-11-20T06:00:00Z"))]
         let (report, s3, _) = try makeReport(activity: read, assignments: assignments, ledger: ledger)
 
-        _ = try await report.run(RunRequest(), deadline: nil)
+        _ = try await report.run(RunRequest(), deadline: nil).finished()
 
         let csv = String(decoding: try #require(s3.objects.withLock { $0.first { $0.key.hasSuffix(".csv") }?.value }), as: UTF8.self)
         #expect(csv.contains("bob,u-bob,2026-06-24T06:00:00Z,\"Prod, EU\",150"), "150 days old, beyond CloudTrail's 90")
         #expect(csv.contains("ada,u-ada,2026-11-20T06:00:00Z,\"Prod, EU\",1"))
         #expect(ledger.evidence.withLock { $0["u-ada#role#111111111111#Admin"] } == date("2026-11-20T06:00:00Z"), "what was read is remembered")
+    }
+
+    @Test func aRunTheDeadlineStopsGoesOnFromWhereItStoppedToTheSameCSV() async throws {
+        let asOf = date("2026-11-21T06:00:00Z")
+        let (whole, wholeStore, wholeDirectory) = try makeReport(activity: Self.signIns, assignments: Self.assignments)
+        #expect(try await whole.run(RunRequest(asOf: asOf), deadline: nil).finished().invocations == 1)
+
+        // Each invocation gets six ticks of a clock that moves on a second each time it is read,
+        // and one page of CloudTrail.
+        let clock = TickingClock(asOf)
+        let store = RecordingStore()
+        let ledger = InMemoryLedger()
+        var request = RunRequest(asOf: asOf)
+        var continuations: [String] = []
+        var calls = 0
+        var finished: CredentialReportResult?
+        while finished == nil, continuations.count < 50 {
+            let (report, _, directory) = try makeReport(
+                activity: Self.signIns, assignments: Self.assignments, ledger: ledger, store: store, now: clock.now, signInPagesPerInvocation: 1)
+            switch try await report.run(request, deadline: clock.current.addingTimeInterval(6)) {
+            case .incomplete(let paused):
+                continuations.append(paused.continuation)
+                #expect(paused.invocations == continuations.count)
+                #expect(store.progressKeys.count == 1, "one progress object for the run")
+                request = RunRequest(continuation: paused.continuation)
+            case .complete(let result):
+                finished = result
+            }
+            calls += directory.calls.value
+        }
+
+        let result = try #require(finished)
+        #expect(continuations.count >= 2, "the deadline stopped the run more than once")
+        #expect(Set(continuations).count == 1, "one run, one continuation")
+        #expect(result.invocations == continuations.count + 1)
+        #expect(try store.csv() == wholeStore.csv(), "the same CSV, byte for byte, as one uninterrupted run")
+        #expect(calls == wholeDirectory.calls.value, "no SSO Admin listing read twice")
+        #expect(store.progressKeys.isEmpty, "the progress is removed once the report is written")
+    }
+
+    @Test func aContinuationThisReportDidNotGiveIsAClearError() async throws {
+        let (report, store, ssoAdmin) = try makeReport(assignments: Self.assignments)
+        let unknown = "cr1." + String(repeating: "a", count: 32)
+        let cases = [
+            ("garbage", "is not one this report gave"),
+            ("cr1.\(String(repeating: "z", count: 32))", "is not one this report gave"),
+            (unknown, "is unknown or has expired"),
+        ]
+        for (continuation, message) in cases {
+            let error = await #expect(throws: ReportRequestError.self) {
+                _ = try await report.run(RunRequest(continuation: continuation), deadline: nil)
+            }
+            #expect(error?.description.contains(message) == true, "\(continuation): \(error?.description ?? "no error")")
+        }
+        store.objects.withLock { $0["reports/credential_reports/progress/\(String(repeating: "a", count: 32)).json"] = Data("{\"version\": 1, \"runId\":".utf8) }
+        let corrupted = await #expect(throws: ReportRequestError.self) {
+            _ = try await report.run(RunRequest(continuation: unknown), deadline: nil)
+        }
+        #expect(corrupted?.description.contains("is unreadable") == true)
+        #expect(ssoAdmin.calls.value == 0, "nothing is read for a continuation that cannot go on")
+    }
+
+    @Test func aContinuationExpiresAndKeepsItsRunsAsOf() async throws {
+        let store = RecordingStore()
+        let started = date("2026-11-21T06:00:00Z")
+        let (first, _, _) = try makeReport(assignments: Self.assignments, store: store, now: { started })
+        guard case .incomplete(let paused) = try await first.run(RunRequest(), deadline: .distantPast) else {
+            Issue.record("a deadline already passed stops the run")
+            return
+        }
+        let (later, _, _) = try makeReport(assignments: Self.assignments, store: store, now: { started.addingTimeInterval(8 * 86_400) })
+        let expired = await #expect(throws: ReportRequestError.self) {
+            _ = try await later.run(RunRequest(continuation: paused.continuation), deadline: nil)
+        }
+        #expect(expired?.description.contains("has expired") == true)
+        let (next, _, _) = try makeReport(assignments: Self.assignments, store: store, now: { started.addingTimeInterval(60) })
+        let otherAsOf = await #expect(throws: ReportRequestError.self) {
+            _ = try await next.run(RunRequest(asOf: date("2026-11-01T00:00:00Z"), continuation: paused.continuation), deadline: nil)
+        }
+        #expect(otherAsOf?.description.contains("goes on under its run's asOf (2026-11-21T06:00:00Z)") == true)
+        #expect(try await next.run(RunRequest(continuation: paused.continuation), deadline: nil).finished().invocations == 2)
+    }
+
+    @Test func aDryRunThatDoesNotFitIsAClearErrorAndWritesNothing() async throws {
+        let (report, store, _) = try makeReport(assignments: Self.assignments)
+        let error = await #expect(throws: ReportRequestError.self) {
+            _ = try await report.run(RunRequest(dryRun: true), deadline: .distantPast)
+        }
+        #expect(error?.description.contains("a dry run keeps no progress") == true)
+        #expect(store.objects.withLock { $0.isEmpty })
+    }
+
+    @Test func theResponseSaysWhetherTheRunIsComplete() throws {
+        let paused = CredentialReportResponse.incomplete(PausedReport(continuation: "cr1.x", invocations: 1, apiCalls: 3, durationMs: 5, progressBytes: 7))
+        let fields = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(paused)) as? [String: Any])
+        #expect(fields["complete"] as? Bool == false)
+        #expect(fields["continuation"] as? String == "cr1.x")
     }
 
     @Test func csvQuotesAndNeutralises() {

@@ -109,10 +109,22 @@ def run_report(setup: Setup, source: str, prefix: str | None, payload: dict, ext
                ledger: list[dict] = (), **options) -> Run:
     """Loads the seeded CloudTrail records (only those), and an activity ledger holding only
     `ledger`'s role sign-ins, and runs the report once."""
+    prepare_sources(setup, ledger)
+    return invoke_report(setup, source, prefix, payload, extra, **options)
+
+
+def prepare_sources(setup: Setup, ledger: list[dict] = ()) -> None:
+    """The seeded CloudTrail records (only those), and an activity ledger holding only `ledger`'s role sign-ins."""
     reset_ledger(setup, ledger)
     rig.cloudtrail_admin(setup.state, "DELETE", "events")
     rig.cloudtrail_admin(setup.state, "POST", "events", setup.records)
     rig.cloudtrail_admin(setup.state, "DELETE", "stats")
+
+
+def invoke_report(setup: Setup, source: str, prefix: str | None, payload: dict, extra: dict | None = None,
+                  credentials: dict | None = None, **options) -> Run:
+    """One invocation of the report, on the sources as they are, with the module's credentials
+    (their policy's report prefix is POLICY_PREFIX) unless others are given."""
     variables = {**function_variables("credential-report", setup.sso["identityStoreId"], instance_arn=setup.sso["instanceArn"],
                                       report_bucket=setup.bucket, activity_table=setup.ledger),
                  "ACTIVITY_SOURCE": source, **(extra or {})}
@@ -122,7 +134,7 @@ def run_report(setup: Setup, source: str, prefix: str | None, payload: dict, ext
         variables["CLOUDTRAIL_LAKE_EVENT_DATA_STORE"] = EVENT_DATA_STORE
     pairs = len(setup.org.provisioned_pairs())
     principals = principals_in_store(setup)
-    environment = function_environment(setup.state, setup.credentials, **variables)
+    environment = function_environment(setup.state, credentials or setup.credentials, **variables)
     result = run_function("credential-report", [payload], environment, **options)
     stats = rig.cloudtrail_admin(setup.state, "GET", "stats")
     enumeration = "per-account-and-permission-set" if pairs <= principals else "per-principal"
@@ -209,7 +221,8 @@ def assert_result(run: Run, setup: Setup, response: dict) -> None:
     expected = report_org.expected_report(setup.org, setup.as_of, LOOKBACK_DAYS)[1:]
     key = report_key(run, setup)
     assert set(response) == {"s3Uri", "rows", "users", "accounts", "permissionSets", "apiCalls", "durationMs",
-                             "enumeration", "dryRun"}
+                             "enumeration", "dryRun", "complete", "invocations"}
+    assert response["complete"] is True and response["invocations"] == 1
     assert response["dryRun"] is False
     assert response["s3Uri"] == f"s3://{setup.bucket}/{key}"
     assert response["rows"] == len(expected)
@@ -250,6 +263,7 @@ def assert_manifest(run: Run, setup: Setup, response: dict) -> None:
         "permissionSets": response["permissionSets"],
         "enumeration": run.enumeration,
         "apiCalls": response["apiCalls"],
+        "invocations": 1,
     }
 
 
@@ -374,6 +388,64 @@ def test_lake_query_still_running_at_the_deadline_fails_clearly(setup):
     assert any(line["level"] == "ERROR" and "Lake" in line["message"] for line in lines), lines
     for line in lines:
         assert {"timestamp", "level", "message"} <= set(line), line
+
+
+def listed_keys(setup: Setup, prefix: str) -> list[str]:
+    """The bucket's keys under `prefix`. (Listed whole: moto with auth on rejects the signature
+    of a ListObjectsV2 whose Prefix holds a "/".)"""
+    listed = rig.client(setup.state, "s3").list_objects_v2(Bucket=setup.bucket)
+    assert not listed["IsTruncated"]
+    return [one["Key"] for one in listed.get("Contents", []) if one["Key"].startswith(prefix)]
+
+
+def test_a_report_too_large_for_one_invocation_goes_on_to_the_same_csv(rig_path, setup, lookup_run):
+    """Each invocation has 3 s before the report's 30-second margin, at 10 requests a second:
+    the report stops, keeps its progress and answers a continuation; invoked with it, it goes on."""
+    prefix = "credential_reports/continued/"
+    extra = {"REPORT_LOOKBACK_DAYS": str(LOOKBACK_DAYS), "REPORT_REQUESTS_PER_SECOND": "10", "REPORT_KMS_KEY_ID": setup.kms_key}
+    # The function's policy for this REPORT_PREFIX: its progress is read and removed under <prefix>progress/ only.
+    credentials = function_credentials(rig_path, "credential-report", policy_values(
+        setup.state, setup.sso, report_bucket=setup.bucket, report_prefix=prefix, activity_table=setup.ledger,
+        event_data_store=EVENT_DATA_STORE))
+    prepare_sources(setup)
+    payload, paused = {"asOf": report_org.iso(setup.as_of)}, []
+    while True:
+        run = invoke_report(setup, "lookup-events", prefix, payload, extra, credentials, timeout_seconds=33, max_wall_seconds=90)
+        response = succeeded(run)
+        if response["complete"]:
+            break
+        assert set(response) == {"complete", "continuation", "invocations", "apiCalls", "durationMs", "progressBytes"}
+        paused.append(response)
+        (progress,) = listed_keys(setup, f"{prefix}progress/")
+        head = rig.client(setup.state, "s3").head_object(Bucket=setup.bucket, Key=progress)
+        assert (head["ServerSideEncryption"], head.get("SSEKMSKeyId")) == ("aws:kms", setup.kms_key), "progress is encrypted"
+        body, _ = get(setup, progress)
+        for credential in (credentials["accessKeyId"], credentials["secretAccessKey"]):
+            assert credential.encode() not in body, "progress holds no credential"
+        assert len(paused) < 40, "the report makes progress every invocation"
+        payload = {"continuation": response["continuation"]}
+
+    assert len(paused) >= 2, "a deadline this short stops the report more than once"
+    assert {one["continuation"] for one in paused} == {paused[0]["continuation"]}
+    assert [one["invocations"] for one in paused] == list(range(1, len(paused) + 1))
+    assert response["invocations"] == len(paused) + 1
+    continued, _ = get(setup, report_key(run, setup))
+    whole, _ = get(setup, report_key(lookup_run, setup))
+    assert continued == whole, "the same CSV, byte for byte, as one uninterrupted invocation"
+    assert listed_keys(setup, f"{prefix}progress/") == [], "progress is removed once the report is written"
+
+
+@pytest.mark.parametrize("continuation, message", [
+    ("cr1.not-a-run-this-report-gave", "is not one this report gave"),
+    ("cr1." + "0" * 32, "is unknown or has expired"),
+])
+def test_a_continuation_the_report_did_not_give_fails_clearly(setup, continuation, message):
+    before = listed_keys(setup, POLICY_PREFIX)
+    run = invoke_report(setup, "lookup-events", None, {"continuation": continuation})
+    call = invocation(run)
+    assert call.status == "error", call.response
+    assert message in call.error["errorMessage"], call.error
+    assert listed_keys(setup, POLICY_PREFIX) == before, "nothing written"
 
 
 def test_dry_run_computes_the_report_and_writes_nothing(setup):

@@ -20,6 +20,10 @@ public struct PutObjectOutput: Sendable {
 public protocol S3API: Sendable {
     @discardableResult
     func putObject(bucket: String, key: String, body: Data, contentType: String, encryption: ServerSideEncryption) async throws -> PutObjectOutput
+    /// The object's bytes; `NoSuchKey` when there is none.
+    func getObject(bucket: String, key: String) async throws -> Data
+    /// Removes the object; removing one that is not there succeeds, as in S3.
+    func deleteObject(bucket: String, key: String) async throws
 }
 
 public struct S3Client: S3API {
@@ -45,6 +49,16 @@ public struct S3Client: S3API {
         let response = try await client.rest(
             .s3, "PutObject", method: "PUT", hostPrefix: address.hostPrefix, path: address.path, headers: headers, body: body)
         return PutObjectOutput(eTag: response.headers["ETag"], versionId: response.headers["x-amz-version-id"])
+    }
+
+    public func getObject(bucket: String, key: String) async throws -> Data {
+        let address = Self.address(bucket: bucket, key: key, endpoint: client.endpoint(for: .s3))
+        return try await client.rest(.s3, "GetObject", method: "GET", hostPrefix: address.hostPrefix, path: address.path).body
+    }
+
+    public func deleteObject(bucket: String, key: String) async throws {
+        let address = Self.address(bucket: bucket, key: key, endpoint: client.endpoint(for: .s3))
+        _ = try await client.rest(.s3, "DeleteObject", method: "DELETE", hostPrefix: address.hostPrefix, path: address.path)
     }
 
     /// Virtual-hosted (`bucket.s3.<region>…/key`) on AWS's own endpoints; path-style

@@ -1,4 +1,4 @@
-public struct PermissionSet: Sendable, Hashable, Decodable {
+public struct PermissionSet: Sendable, Hashable, Codable {
     public let permissionSetArn: String
     public let name: String
     public let description: String?
@@ -12,8 +12,8 @@ public struct PermissionSet: Sendable, Hashable, Decodable {
     enum CodingKeys: String, CodingKey { case permissionSetArn = "PermissionSetArn", name = "Name", description = "Description" }
 }
 
-public struct AccountAssignment: Sendable, Hashable, Decodable {
-    public enum PrincipalType: String, Sendable, Hashable, Decodable { case user = "USER", group = "GROUP" }
+public struct AccountAssignment: Sendable, Hashable, Codable {
+    public enum PrincipalType: String, Sendable, Hashable, Codable { case user = "USER", group = "GROUP" }
 
     public let accountId: String
     public let permissionSetArn: String
