@@ -506,6 +506,27 @@ def test_security_hub_get_findings_applies_string_filters_and_pages(running):
     assert wire_error(raised)[1] == "InvalidInputException", "a filter the rig does not apply is refused, not ignored"
 
 
+def test_state_machine_definitions_are_validated_and_versions_listed_as_step_functions_does(running):
+    _, state = running
+    sfn = rig.client(state, "stepfunctions")
+    good = {"StartAt": "Go", "States": {"Go": {"Type": "Pass", "Next": "Done"}, "Done": {"Type": "Succeed"}}}
+    answer = sfn.validate_state_machine_definition(definition=json.dumps(good))
+    assert (answer["result"], answer["diagnostics"]) == ("OK", [])
+    bad = {"StartAt": "Go", "States": {"Go": {"Type": "Pass", "Next": "Nowhere"}, "Lost": {"Type": "Wait", "Seconds": 1, "End": True},
+                                       "Odd": {"Type": "Jump", "End": True}}}
+    answer = sfn.validate_state_machine_definition(definition=json.dumps(bad))
+    assert answer["result"] == "FAIL"
+    assert {(d["code"], d["location"]) for d in answer["diagnostics"]} == {
+        ("MISSING_TRANSITION_TARGET", "/States/Go"), ("UNREACHABLE_STATE", "/States/Lost"), ("SCHEMA_VALIDATION_FAILED", "/States/Odd/Type")}
+    assert sfn.validate_state_machine_definition(definition="{not json")["diagnostics"][0]["code"] == "INVALID_JSON_DESCRIPTION"
+    role = rig.client(state, "iam").create_role(RoleName="sfn-versions", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    machine = sfn.create_state_machine(name="versions", definition=json.dumps(good), roleArn=role, publish=True)
+    assert [v["stateMachineVersionArn"] for v in sfn.list_state_machine_versions(stateMachineArn=machine["stateMachineArn"])[
+        "stateMachineVersions"]] == [machine["stateMachineArn"] + ":1"]
+
+
 def test_cli_call_and_env(running):
     path, state = running
     table = json.loads(run_cli("call", "create_table", "--state", str(path), "--args", '{"name": "cli-table"}'))

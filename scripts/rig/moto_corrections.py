@@ -34,6 +34,12 @@ What a Terraform apply of infra/ needs (Tests/infra/test_terraform.py applies it
 - SQS: RedriveAllowPolicy is stored but never returned, and asking for it by name fails; setting any
   attribute wipes the queue's Policy; RedrivePolicy comes back with other whitespace than AWS's.
 - Lambda: KMSKeyArn, DeadLetterConfig and LoggingConfig are neither stored nor returned.
+- Step Functions: ListStateMachineVersions, which Terraform reads a state machine with, is missing
+  (moto keeps the versions, and answers none). ValidateStateMachineDefinition, which Terraform
+  calls before it creates a state machine, is missing too. It is answered from the checks AWS documents for its result `FAIL` with
+  diagnostics (`asl_validation`): the definition is JSON, `StartAt` names a state, every state has a
+  known `Type`, every `Next`, `Default` and choice `Next` names a state, every state that can go on
+  has a `Next` or `End`, and every state is reachable.
 
 They were read against moto 5.2.1 only, so another version is refused.
 """
@@ -370,6 +376,7 @@ def apply_patches() -> None:
     _patch_signature_of_encoded_paths()
     _patch_sqs_attributes()
     _patch_lambda_configuration()
+    _patch_state_machine_validation()
     _patch_securityhub_findings()
 
 
@@ -456,6 +463,75 @@ def _patch_lambda_configuration() -> None:
     LambdaFunction.__init__ = __init__
     LambdaFunction.update_configuration = update_configuration
     LambdaFunction.get_configuration = get_configuration
+
+
+# --- what a Terraform apply needs: Step Functions' definition check ------------------------------
+
+STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"}
+
+
+def asl_diagnostics(definition: str) -> list[dict]:
+    """What ValidateStateMachineDefinition reports as errors for `definition` (Amazon States
+    Language): an empty list for a definition it accepts."""
+    def error(code: str, message: str, location: str = "") -> dict:
+        return {"severity": "ERROR", "code": code, "message": message, "location": location}
+
+    try:
+        machine = json.loads(definition)
+    except ValueError as problem:
+        return [error("INVALID_JSON_DESCRIPTION", f"the definition is not JSON: {problem}")]
+    states = machine.get("States") if isinstance(machine, dict) else None
+    if not isinstance(states, dict) or not states:
+        return [error("SCHEMA_VALIDATION_FAILED", "the definition needs a States object with at least one state", "/States")]
+    found = []
+    if machine.get("StartAt") not in states:
+        found.append(error("MISSING_TRANSITION_TARGET", f"StartAt names no state: {machine.get('StartAt')!r}", "/StartAt"))
+    following: dict[str, set[str]] = {}
+    for name, state in states.items():
+        where = f"/States/{name}"
+        kind = state.get("Type") if isinstance(state, dict) else None
+        if kind not in STATE_TYPES:
+            found.append(error("SCHEMA_VALIDATION_FAILED", f"{name}: unknown Type {kind!r}", f"{where}/Type"))
+            continue
+        targets = {state.get("Next"), state.get("Default")} | {choice.get("Next") for choice in state.get("Choices", [])}
+        targets.discard(None)
+        following[name] = targets
+        for target in sorted(targets - set(states)):
+            found.append(error("MISSING_TRANSITION_TARGET", f"{name} goes to {target!r}, which is no state", where))
+        if kind == "Choice" and not state.get("Choices"):
+            found.append(error("SCHEMA_VALIDATION_FAILED", f"{name}: a Choice state needs Choices", f"{where}/Choices"))
+        if kind not in ("Choice", "Succeed", "Fail") and not state.get("Next") and not state.get("End"):
+            found.append(error("SCHEMA_VALIDATION_FAILED", f"{name}: a {kind} state needs Next or End", where))
+    reached, frontier = set(), [machine.get("StartAt")]
+    while frontier:
+        name = frontier.pop()
+        if name in following and name not in reached:
+            reached.add(name)
+            frontier += following[name]
+    for name in sorted(set(following) - reached):
+        found.append(error("UNREACHABLE_STATE", f"{name} cannot be reached from StartAt", f"/States/{name}"))
+    return found
+
+
+def _patch_state_machine_validation() -> None:
+    """moto/stepfunctions/responses.py has neither ValidateStateMachineDefinition, which AWS answers
+    `{"result": "OK" | "FAIL", "diagnostics": [...], "truncated": false}`, nor
+    ListStateMachineVersions, which AWS answers `{"stateMachineVersions": [...]}`, newest first."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def validate_state_machine_definition(self) -> str:
+        diagnostics = asl_diagnostics(self._get_param("definition") or "")
+        return json.dumps({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+
+    def list_state_machine_versions(self) -> str:
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        versions = sorted(getattr(machine, "versions", {}).values(), key=lambda version: -version.version)
+        return json.dumps({"stateMachineVersions": [
+            {"stateMachineVersionArn": version.arn, "creationDate": version.creation_date.timestamp()} for version in versions]})
+
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
 
 
 # --- the monitors' findings: Security Hub ----------------------------------------------------------
