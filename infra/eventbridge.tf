@@ -57,7 +57,8 @@ locals {
   }
 
   # Which function each rule invokes, and with what: null passes the event itself (the
-  # CloudTrail record, or the Scheduled Event, which the monitors and the report take as a run).
+  # CloudTrail record, or the Scheduled Event, which the monitors take as a run). The weekly
+  # report rule starts the report's state machine instead (stepfunctions.tf).
   event_targets = {
     "user-created-registry-writer"     = { rule = "user-created", function = "registry-writer", input = null }
     "user-deleted-registry-cleaner"    = { rule = "user-deleted", function = "registry-cleaner", input = null }
@@ -67,7 +68,6 @@ locals {
     "monitors-inactivity-monitor"      = { rule = "monitors", function = "inactivity-monitor", input = null }
     "catch-up-password-expiry-monitor" = { rule = "catch-up", function = "password-expiry-monitor", input = jsonencode({ catchUp = true }) }
     "catch-up-inactivity-monitor"      = { rule = "catch-up", function = "inactivity-monitor", input = jsonencode({ catchUp = true }) }
-    "report-credential-report"         = { rule = "report", function = "credential-report", input = null }
   }
 }
 

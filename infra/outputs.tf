@@ -63,6 +63,11 @@ output "kms_key_arns" {
   }
 }
 
+output "report_state_machine_arn" {
+  description = "The state machine that runs the credential report to completion, one invocation after another."
+  value       = aws_sfn_state_machine.credential_report.arn
+}
+
 output "report_automation_document" {
   description = "SSM Automation runbook that runs the credential report on demand."
   value       = aws_ssm_document.run_credential_report.name

@@ -59,6 +59,23 @@ resource "aws_s3_bucket_lifecycle_configuration" "reports" {
     }
   }
 
+  # A long report's progress between invocations: removed once the report is written, and by
+  # this rule when a run was abandoned (the report refuses a continuation older than 7 days).
+  rule {
+    id     = "expire-report-progress"
+    status = "Enabled"
+    filter {
+      prefix = "${var.report_prefix}progress/"
+    }
+
+    expiration {
+      days = 7
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
   rule {
     id     = "remove-expired-delete-markers"
     status = "Enabled"

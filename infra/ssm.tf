@@ -1,8 +1,12 @@
-# On-demand credential report: an SSM Automation runbook that invokes the report function, and
-# the role Automation assumes for it (it may invoke that one function, nothing else).
+# On-demand credential report: an SSM Automation runbook that starts the report's state machine
+# and waits for it, and the role Automation assumes for it (it may start that state machine and
+# read its executions, nothing else).
 
 locals {
-  max_lookback_days = local.lake ? 365 : 90
+  # How long the runbook waits for the state machine: Automation allows a step up to 12 hours
+  # (43,200 s); a report that takes longer goes on, and the state machine's alarms report its end.
+  report_wait_seconds = min(43200, var.report_max_invocations * (var.timeout_seconds.credential_report + 60))
+  max_lookback_days   = local.lake ? 365 : 90
   lookback_days_pattern = (
     local.lake
     ? "^([1-9]|[1-9][0-9]|[12][0-9][0-9]|3[0-5][0-9]|36[0-5])$"
@@ -16,7 +20,9 @@ resource "aws_ssm_document" "run_credential_report" {
   document_format = "YAML"
   content = templatefile("${path.module}/documents/run-credential-report.yaml", {
     function_name         = aws_lambda_function.function["credential-report"].function_name
-    function_arn          = aws_lambda_function.function["credential-report"].arn
+    state_machine_name    = aws_sfn_state_machine.credential_report.name
+    state_machine_arn     = aws_sfn_state_machine.credential_report.arn
+    wait_seconds          = local.report_wait_seconds
     report_bucket         = aws_s3_bucket.reports.bucket
     report_prefix         = var.report_prefix
     automation_role_arn   = aws_iam_role.report_automation.arn
@@ -49,21 +55,26 @@ data "aws_iam_policy_document" "report_automation_trust" {
 
 resource "aws_iam_role" "report_automation" {
   name                 = "${var.name_prefix}-report-automation"
-  description          = "Assumed by SSM Automation to run ${var.name_prefix}-RunCredentialReport: invokes the credential report only"
+  description          = "Assumed by SSM Automation to run ${var.name_prefix}-RunCredentialReport: starts the credential report's state machine only"
   assume_role_policy   = data.aws_iam_policy_document.report_automation_trust.json
   permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "report_automation" {
   statement {
-    sid       = "InvokeTheCredentialReportOnly"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.function["credential-report"].arn]
+    sid       = "StartTheCredentialReportOnly"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.credential_report.arn]
+  }
+  statement {
+    sid       = "FollowItsExecutions"
+    actions   = ["states:DescribeExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${aws_sfn_state_machine.credential_report.name}:*"]
   }
 }
 
 resource "aws_iam_role_policy" "report_automation" {
-  name   = "invoke-credential-report"
+  name   = "start-credential-report"
   role   = aws_iam_role.report_automation.id
   policy = data.aws_iam_policy_document.report_automation.json
 }

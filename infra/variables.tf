@@ -413,6 +413,17 @@ variable "report_prefix" {
   }
 }
 
+variable "report_max_invocations" {
+  description = "The most invocations one credential report may take (the state machine's rounds): at 15 minutes each, the default 96 allows 24 hours, far beyond a 200,000-user organisation's need. A run past it fails and raises the alarm."
+  type        = number
+  default     = 96
+
+  validation {
+    condition     = var.report_max_invocations >= 1 && var.report_max_invocations <= 1000 && floor(var.report_max_invocations) == var.report_max_invocations
+    error_message = "report_max_invocations must be a whole number from 1 to 1000."
+  }
+}
+
 variable "report_lookback_days" {
   description = "Days of sign-in history the report looks back for each user's last sign-in (REPORT_LOOKBACK_DAYS; at most 90 with lookup-events). Also the SSM document's default lookbackDays."
   type        = number

@@ -367,8 +367,8 @@ def test_targets_and_permissions():
     expected = {
         ("user-created", "registry-writer"), ("user-deleted", "registry-cleaner"), ("reconcile", "registry-writer"),
         ("reconcile", "registry-cleaner"), ("monitors", "password-expiry-monitor"), ("monitors", "inactivity-monitor"),
-        ("catch-up", "password-expiry-monitor"), ("catch-up", "inactivity-monitor"), ("report", "credential-report"),
-    }
+        ("catch-up", "password-expiry-monitor"), ("catch-up", "inactivity-monitor"),
+    }  # the weekly report rule starts the report's state machine (stepfunctions.tf)
     assert {(target["rule"], target["function"]) for target in targets.values()} == expected
     for target in targets.values():
         if target["rule"] == "reconcile":
@@ -675,7 +675,9 @@ def ssm_document(lake: bool = False) -> dict:
     lake_pattern, lookup_pattern = re.findall(r'"(\^[^"]+\$)"', pattern)
     values = {
         "function_name": "idc-compliance-credential-report",
-        "function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:idc-compliance-credential-report",
+        "state_machine_name": "idc-compliance-credential-report",
+        "state_machine_arn": "arn:aws:states:eu-west-1:111122223333:stateMachine:idc-compliance-credential-report",
+        "wait_seconds": "43200",
         "report_bucket": "bucket", "report_prefix": "credential_reports/",
         "automation_role_arn": "arn:aws:iam::111122223333:role/idc-compliance-report-automation",
         "default_lookback_days": "90", "max_lookback_days": "365" if lake else "90",
@@ -684,7 +686,7 @@ def ssm_document(lake: bool = False) -> dict:
     return yaml.safe_load(re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)], text))
 
 
-def test_the_runbook_invokes_the_report_with_lookback_days():
+def test_the_runbook_starts_the_state_machine_with_lookback_days_and_waits_for_it():
     document = resource("aws_ssm_document", "run_credential_report")
     assert document["document_type"] == "Automation"
     assert document["document_format"] == "YAML"
@@ -693,10 +695,18 @@ def test_the_runbook_invokes_the_report_with_lookback_days():
     assert runbook["assumeRole"] == "{{ AutomationAssumeRole }}"
     assert {"AutomationAssumeRole", "lookbackDays"} <= set(runbook["parameters"])
     assert "default" in runbook["parameters"]["lookbackDays"], "lookbackDays must be optional"
-    (step,) = runbook["mainSteps"]
-    assert step["action"] == "aws:invokeLambdaFunction"
-    assert json.loads(step["inputs"]["Payload"].replace("{{ lookbackDays }}", "30")) == {"lookbackDays": 30}
-    assert step["inputs"]["FunctionName"].endswith(":function:idc-compliance-credential-report")
+    start, wait, require = runbook["mainSteps"]
+    assert start["action"] == "aws:executeStateMachine"
+    assert start["inputs"]["stateMachineArn"].endswith(":stateMachine:idc-compliance-credential-report")
+    assert json.loads(start["inputs"]["input"].replace("{{ lookbackDays }}", "30")) == {"lookbackDays": 30}
+    # Waits until the execution ends, whichever way, then fails the automation unless it succeeded.
+    execution = "{{ StartCredentialReport.ExecutionArn }}"
+    assert wait["action"] == "aws:waitForAwsResourceProperty" and wait["inputs"]["executionArn"] == execution
+    assert (wait["inputs"]["Service"], wait["inputs"]["Api"]) == ("stepfunctions", "DescribeExecution")
+    assert set(wait["inputs"]["DesiredValues"]) == {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+    assert wait["timeoutSeconds"] == 43200, "Automation's longest wait"
+    assert require["action"] == "aws:assertAwsResourceProperty" and require["inputs"]["executionArn"] == execution
+    assert require["inputs"]["DesiredValues"] == ["SUCCEEDED"]
 
 
 @pytest.mark.parametrize("lake,maximum", [(False, 90), (True, 365)])
@@ -707,12 +717,103 @@ def test_the_runbook_accepts_1_to_the_lookback_limit(lake, maximum):
     assert not re.search(pattern, "07") and not re.search(pattern, "30 ") and not re.search(pattern, "-1")
 
 
-def test_the_automation_role_may_invoke_the_report_only():
+def test_the_automation_role_may_start_the_report_state_machine_only():
     trust = resource("aws_iam_policy_document", "report_automation_trust", "data")["statement"][0]
     assert trust["principals"][0]["identifiers"] == ["ssm.amazonaws.com"]
-    (statement,) = resource("aws_iam_policy_document", "report_automation", "data")["statement"]
-    assert statement["actions"] == ["lambda:InvokeFunction"]
-    assert statement["resources"] == ['${aws_lambda_function.function["credential-report"].arn}']
+    start, follow = resource("aws_iam_policy_document", "report_automation", "data")["statement"]
+    assert (start["actions"], start["resources"]) == (["states:StartExecution"], ["${aws_sfn_state_machine.credential_report.arn}"])
+    assert follow["actions"] == ["states:DescribeExecution"]
+    assert follow["resources"] == [
+        "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${aws_sfn_state_machine.credential_report.name}:*"]
+
+
+# --- the report's state machine ----------------------------------------------------------------
+
+def state_machine_definition(max_rounds: int = 96) -> dict:
+    machine = resource("aws_sfn_state_machine", "credential_report")
+    call = re.search(r'templatefile\("\$\{path\.module\}/state-machines/credential-report\.asl\.json\.tftpl",\s*\{(.*?)\n\s*\}\)',
+                     (INFRA / "stepfunctions.tf").read_text(), re.S)
+    assert call and "templatefile" in machine["definition"]
+    text = (INFRA / "state-machines" / "credential-report.asl.json.tftpl").read_text()
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(re.findall(r"^\s*(\w+)\s*=", call.group(1), re.M))
+    values = {"partition": "aws", "function_name": "idc-compliance-credential-report",
+              "function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:idc-compliance-credential-report",
+              "max_rounds": str(max_rounds), "timeout_seconds": "93600"}
+    return json.loads(re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)], text))
+
+
+def test_the_state_machine_definition_is_a_closed_graph():
+    definition = state_machine_definition()
+    states = definition["States"]
+    assert definition["StartAt"] in states
+    following = {name: {state.get("Next"), state.get("Default")} | {choice["Next"] for choice in state.get("Choices", [])}
+                 for name, state in states.items()}
+    for name, targets in following.items():
+        assert targets - {None} <= set(states), f"{name} goes to a state that does not exist"
+        ends = states[name]["Type"] in ("Succeed", "Fail") or states[name].get("End")
+        assert bool(ends) != bool(targets - {None}), f"{name} must either end or go on"
+    reached, frontier = set(), [definition["StartAt"]]
+    while frontier:
+        name = frontier.pop()
+        if name not in reached:
+            reached.add(name)
+            frontier += list(following[name] - {None})
+    assert reached == set(states), f"unreachable states: {set(states) - reached}"
+
+
+def test_the_state_machine_invokes_the_report_until_complete_at_most_max_rounds():
+    states = state_machine_definition(max_rounds=7)["States"]
+    invoke = states["InvokeReport"]
+    assert invoke["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert invoke["Parameters"] == {"FunctionName": "arn:aws:lambda:eu-west-1:111122223333:function:idc-compliance-credential-report",
+                                    "Payload.$": "$.payload"}
+    (retry,) = invoke["Retry"]
+    assert set(retry["ErrorEquals"]) >= {"Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.AWSLambdaException"}
+    assert "States.ALL" not in retry["ErrorEquals"] and "States.TaskFailed" not in retry["ErrorEquals"], \
+        "the report's own errors fail the execution"
+    complete, bound = states["IsComplete"]["Choices"]
+    assert (complete["Variable"], complete["BooleanEquals"], complete["Next"]) == ("$.invocation.response.complete", True, "Complete")
+    assert (bound["Variable"], bound["NumericGreaterThanEquals"], bound["Next"]) == ("$.round", 7, "TooManyRounds")
+    assert states["NextRound"]["Parameters"] == {
+        "payload": {"continuation.$": "$.invocation.response.continuation"}, "round.$": "States.MathAdd($.round, 1)"}
+    assert states["FirstRound"]["Parameters"] == {"payload.$": "$", "round": 1}
+    assert states["Complete"]["OutputPath"] == "$.invocation.response"
+    assert states["TooManyRounds"]["Type"] == "Fail"
+
+
+def test_the_state_machine_role_may_invoke_the_report_only():
+    trust = resource("aws_iam_policy_document", "report_state_machine_trust", "data")["statement"][0]
+    assert trust["principals"][0]["identifiers"] == ["states.amazonaws.com"]
+    statements = resource("aws_iam_policy_document", "report_state_machine", "data")["statement"]
+    invoking = [statement for statement in statements if any(action.startswith("lambda:") for action in statement["actions"])]
+    assert [(s["actions"], s["resources"]) for s in invoking] == [
+        (["lambda:InvokeFunction"], ['${aws_lambda_function.function["credential-report"].arn}'])]
+    others = {action.split(":")[0] for statement in statements if statement not in invoking for action in statement["actions"]}
+    assert others == {"logs", "xray"}, "beyond invoking the report: its own logs and traces only"
+
+
+def test_the_weekly_schedule_starts_the_state_machine_and_may_do_nothing_else():
+    assert "report-credential-report" not in locals_()["event_targets"], "the schedule no longer invokes the function itself"
+    target = resource("aws_cloudwatch_event_target", "report_state_machine")
+    assert target["rule"] == '${aws_cloudwatch_event_rule.rule["report"].name}'
+    assert target["arn"] == "${aws_sfn_state_machine.credential_report.arn}"
+    assert target["role_arn"] == "${aws_iam_role.report_schedule.arn}"
+    (statement,) = resource("aws_iam_policy_document", "report_schedule", "data")["statement"]
+    assert (statement["actions"], statement["resources"]) == (["states:StartExecution"], ["${aws_sfn_state_machine.credential_report.arn}"])
+
+
+def test_failed_timed_out_or_stopped_report_executions_raise_an_alarm():
+    alarm = resource("aws_cloudwatch_metric_alarm", "report_state_machine")
+    assert set(re.findall(r'"(\w+)"', alarm["for_each"])) == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    assert alarm["namespace"] == "AWS/States" and alarm["threshold"] == 1
+    assert alarm["alarm_actions"] == "${local.alarm_actions}"
+
+
+def test_abandoned_report_progress_expires():
+    rules = {rule["id"]: rule for rule in resource("aws_s3_bucket_lifecycle_configuration", "reports")["rule"]}
+    progress = rules["expire-report-progress"]
+    assert progress["filter"][0]["prefix"] == "${var.report_prefix}progress/"
+    assert progress["expiration"][0]["days"] == 7, "the report refuses a continuation older than 7 days (ProgressKeeping.lifetimeDays)"
 
 
 # --- data stores --------------------------------------------------------------------------------

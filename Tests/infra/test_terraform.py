@@ -40,7 +40,7 @@ PLUGIN_MIRRORS = [
     Path("/usr/share/terraform/plugins"),
 ]
 # Every service infra/ deploys to, by the provider's endpoint names.
-PROVIDER_SERVICES = ["cloudwatch", "dynamodb", "events", "iam", "kms", "lambda", "logs", "s3", "sns", "sqs", "ssm", "sts"]
+PROVIDER_SERVICES = ["cloudwatch", "dynamodb", "events", "iam", "kms", "lambda", "logs", "s3", "sfn", "sns", "sqs", "ssm", "sts"]
 PREFIX = "tfrig"
 # Not the defaults, so that a setting Terraform dropped or mixed up shows.
 SETTINGS = {
@@ -361,7 +361,6 @@ def rule(state: dict, name: str) -> tuple[dict, list[dict]]:
     ("reconcile", "cron(0 5 * * ? *)", {"registry-writer": {"reconcile": True}, "registry-cleaner": {"reconcile": True}}),
     ("monitors", "cron(30 7 * * ? *)", {"password-expiry-monitor": None, "inactivity-monitor": None}),
     ("catch-up", "rate(15 minutes)", {"password-expiry-monitor": {"catchUp": True}, "inactivity-monitor": {"catchUp": True}}),
-    ("report", "cron(0 20 ? * SUN *)", {"credential-report": None}),
 ])
 def test_each_schedule_invokes_its_functions(name, schedule, targets, deployed):
     described, deployed_targets = rule(deployed, name)
@@ -373,6 +372,34 @@ def test_each_schedule_invokes_its_functions(name, schedule, targets, deployed):
     for target in deployed_targets:
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
         assert target["DeadLetterConfig"]["Arn"].endswith(target["Arn"].rsplit(":", 1)[-1] + "-dlq")
+
+
+def test_the_weekly_report_schedule_starts_the_state_machine(deployed):
+    described, (target,) = rule(deployed, "report")
+    assert described["ScheduleExpression"] == "cron(0 20 ? * SUN *)" and described["State"] == "ENABLED"
+    region, account = deployed["region"], deployed["accountId"]
+    machine = f"arn:aws:states:{region}:{account}:stateMachine:{PREFIX}-credential-report"
+    assert target["Arn"] == machine
+    assert target["RoleArn"] == f"arn:aws:iam::{account}:role/{PREFIX}-report-schedule"
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"]["Arn"].endswith(f"{PREFIX}-credential-report-dlq")
+    policy = aws(deployed, "iam").get_role_policy(RoleName=f"{PREFIX}-report-schedule", PolicyName="start-credential-report")
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == ("states:StartExecution", machine)
+
+
+def test_the_state_machine_loops_over_the_report_and_its_role_invokes_the_report_only(deployed):
+    region, account = deployed["region"], deployed["accountId"]
+    described = aws(deployed, "stepfunctions").describe_state_machine(
+        stateMachineArn=f"arn:aws:states:{region}:{account}:stateMachine:{PREFIX}-credential-report")
+    assert described["roleArn"] == f"arn:aws:iam::{account}:role/{PREFIX}-report-state-machine"
+    definition = json.loads(described["definition"])
+    report = f"arn:aws:lambda:{region}:{account}:function:{PREFIX}-credential-report"
+    assert definition["States"]["InvokeReport"]["Parameters"]["FunctionName"] == report
+    assert definition["States"]["IsComplete"]["Choices"][1]["NumericGreaterThanEquals"] == 96
+    policy = aws(deployed, "iam").get_role_policy(RoleName=f"{PREFIX}-report-state-machine", PolicyName="invoke-credential-report")
+    invoking = [one for one in policy["PolicyDocument"]["Statement"] if "lambda" in json.dumps(one["Action"])]
+    assert [(one["Action"], one["Resource"]) for one in invoking] == [("lambda:InvokeFunction", report)]
 
 
 # --- the rules' patterns against CloudTrail records, as EventBridge matches them ---------------
@@ -471,16 +498,16 @@ def test_schedules_match_no_cloudtrail_record(deployed):
 # --- the runbook ------------------------------------------------------------------------------
 
 
-def test_the_runbook_takes_lookback_days_and_invokes_the_report(deployed):
+def test_the_runbook_takes_lookback_days_and_starts_the_report_state_machine(deployed):
     ssm = aws(deployed, "ssm")
     document = yaml.safe_load(ssm.get_document(Name=f"{PREFIX}-RunCredentialReport")["Content"])
     lookback = document["parameters"]["lookbackDays"]
     assert lookback["default"] == "30"
     assert lookback["allowedPattern"] == "^([1-9]|[1-8][0-9]|90)$"
     step = document["mainSteps"][0]
-    assert step["action"] == "aws:invokeLambdaFunction"
-    assert step["inputs"]["FunctionName"] == \
-        f"arn:aws:lambda:{deployed['region']}:{deployed['accountId']}:function:{PREFIX}-credential-report"
+    assert step["action"] == "aws:executeStateMachine"
+    assert step["inputs"]["stateMachineArn"] == \
+        f"arn:aws:states:{deployed['region']}:{deployed['accountId']}:stateMachine:{PREFIX}-credential-report"
     role = document["parameters"]["AutomationAssumeRole"]["default"]
     assert role == f"arn:aws:iam::{deployed['accountId']}:role/{PREFIX}-report-automation"
 
