@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-repeats", type=int,
                         help="runs of each monitor and report size, as medians (default 3; 1 with --quick)")
     parser.add_argument("--sizes", help="report sizes in users, comma-separated (default 1000,5000,10000)")
-    parser.add_argument("--monitor-users", type=int, help="registry size for the monitors (default 10000; 1000 with --quick)")
+    parser.add_argument("--monitor-users", type=int, help="registry size for the monitors (default 10000; 1000 with --quick; 0: none)")
     parser.add_argument("--activity-sizes", help="daily-active users for the activity ledger's daily runs and "
                         "ingestion, comma-separated (default 1000,10000; 1000 with --quick)")
     parser.add_argument("--backfill-users", type=int, help="daily-active users whose first backfill is measured "
@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (3 if args.quick else 5)
     scale_repeats = args.scale_repeats or (1 if args.quick else 3)
     sizes_to_run = [int(s) for s in args.sizes.split(",")] if args.sizes else ([1000] if args.quick else [1000, 5000, 10000])
-    monitor_users = args.monitor_users or (1000 if args.quick else 10000)
-    if monitor_users not in sizes_to_run:
+    monitor_users = args.monitor_users if args.monitor_users is not None else (1000 if args.quick else 10000)
+    if monitor_users and monitor_users not in sizes_to_run:
         sizes_to_run = sorted(sizes_to_run + [monitor_users])
     activity_sizes = ([int(s) for s in args.activity_sizes.split(",")] if args.activity_sizes
                       else ([1000] if args.quick else [1000, 10000]))

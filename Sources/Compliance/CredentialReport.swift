@@ -57,14 +57,12 @@ public struct CredentialReport: Sendable {
         if let permissionSets {
             provisioned = try await loadProvisionedAccounts(permissionSets.map(\.permissionSetArn), book: book, within: limit)
         }
-        let names = try await directoryNames
-
+        // Assignments are listed while the names still are, when the enumeration allows it.
         var listed: (assignments: [AccountAssignment], members: [String: [String]])?
-        if let provisioned, let names {
-            listed = try await loadAssignmentsAndMembers(
-                enumeration: chooseEnumeration(provisioned: provisioned, names: names, book: book), provisioned: provisioned, names: names,
-                book: book, within: limit)
+        if let provisioned, let enumeration = try await chooseEnumeration(provisioned: provisioned, book: book, within: limit) {
+            listed = try await loadAssignmentsAndMembers(enumeration: enumeration, provisioned: provisioned, book: book, within: limit)
         }
+        let names = try await directoryNames
         let roleSignIns = try await signIns
 
         let elapsed = ContinuousClock.now - started
@@ -246,15 +244,26 @@ public struct CredentialReport: Sendable {
         return Dictionary(uniqueKeysWithValues: zip(permissionSetArns, complete))
     }
 
-    /// The enumeration a new run takes (the one that needs fewer calls), kept for its later invocations.
-    private func chooseEnumeration(provisioned: [String: [String]], names: DirectoryNames, book: ProgressBook) -> Enumeration {
+    /// The enumeration a run takes, the one that needs fewer calls, kept for its later invocations.
+    /// By (account, permission set) pair as soon as the users and groups listed so far are at least
+    /// as many as the pairs: the names go on listing alongside the assignments, and Identity Store's
+    /// rate budget is spent while SSO Admin's is. Otherwise the choice waits for every user and
+    /// group to be listed. Nil when the time ran out first.
+    private func chooseEnumeration(provisioned: [String: [String]], book: ProgressBook, within limit: TimeLimit) async throws -> Enumeration? {
         if let chosen = book.read(\.enumeration) { return chosen }
         let pairs = provisioned.reduce(0) { $0 + $1.value.count }
-        let principals = names.users.count + names.groups.count
-        let enumeration: Enumeration = pairs <= principals ? .perAccountAndPermissionSet : .perPrincipal
-        logger.info("Enumerating assignments \(enumeration.rawValue): \(pairs) account and permission set pairs against \(principals) users and groups")
-        book.update { $0.enumeration = enumeration }
-        return enumeration
+        while true {
+            let (principals, allListed) = book.read { ($0.users.items.count + $0.groups.items.count, $0.users.done && $0.groups.done) }
+            if principals >= pairs || allListed {
+                let enumeration: Enumeration = pairs <= principals ? .perAccountAndPermissionSet : .perPrincipal
+                logger.info(
+                    "Enumerating assignments \(enumeration.rawValue): \(pairs) account and permission set pairs against \(principals) users and groups\(allListed ? "" : " listed so far")")
+                book.update { $0.enumeration = enumeration }
+                return enumeration
+            }
+            if limit.isUp { return nil }
+            try await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     /// Every provisioned assignment, and the user members of each group assigned; nil when the
@@ -262,7 +271,7 @@ public struct CredentialReport: Sendable {
     /// while SSO Admin is still listing assignments: Identity Store's rate budget is spent
     /// alongside SSO Admin's.
     private func loadAssignmentsAndMembers(
-        enumeration: Enumeration, provisioned: [String: [String]], names: DirectoryNames, book: ProgressBook, within limit: TimeLimit
+        enumeration: Enumeration, provisioned: [String: [String]], book: ProgressBook, within limit: TimeLimit
     ) async throws -> (assignments: [AccountAssignment], members: [String: [String]])? {
         let (groupsFound, announceGroup) = AsyncStream.makeStream(of: String.self)
         async let members = loadMembers(of: groupsFound, book: book, within: limit)
@@ -273,7 +282,7 @@ public struct CredentialReport: Sendable {
             for listing in book.read({ $0.assignments.values.map(\.items) }) {
                 for assignment in listing where assignment.principalType == .group { announceGroup.yield(assignment.principalId) }
             }
-            assignments = try await loadAssignments(enumeration, provisioned: provisioned, names: names, book: book, within: limit) {
+            assignments = try await loadAssignments(enumeration, provisioned: provisioned, book: book, within: limit) {
                 announceGroup.yield($0)
             }
         }
@@ -283,7 +292,7 @@ public struct CredentialReport: Sendable {
 
     /// Every provisioned assignment; `groupFound` hears of each group assignment as it arrives.
     private func loadAssignments(
-        _ enumeration: Enumeration, provisioned: [String: [String]], names: DirectoryNames, book: ProgressBook, within limit: TimeLimit,
+        _ enumeration: Enumeration, provisioned: [String: [String]], book: ProgressBook, within limit: TimeLimit,
         groupFound: @escaping @Sendable (String) -> Void
     ) async throws -> [AccountAssignment]? {
         let pages: [[AccountAssignment]?]
@@ -301,7 +310,11 @@ public struct CredentialReport: Sendable {
                 }
             }
         case .perPrincipal:
-            let principals = names.users.keys.map { ($0, AccountAssignment.PrincipalType.user) } + names.groups.keys.map { ($0, .group) }
+            // Chosen only once every user and group is listed.
+            let principals = book.read { progress in
+                Set(progress.users.items.map(\.id)).map { ($0, AccountAssignment.PrincipalType.user) }
+                    + Set(progress.groups.items.map(\.id)).map { ($0, .group) }
+            }
             pages = try await concurrentMap(principals) { [directory] principal in
                 let key = "\(principal.1.rawValue)/\(principal.0)"
                 // Only what is provisioned, as the other enumeration sees it.
