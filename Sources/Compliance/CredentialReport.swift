@@ -51,7 +51,8 @@ public struct CredentialReport: Sendable {
         // CloudTrail is the slowest source (2 requests a second): it runs alongside everything else.
         async let signIns = roleSignIns(over: CoveredSpan(from: windowStart, until: progress.asOf), book: book, deadline: deadline, persist: persist)
         let limit = TimeLimit(deadline: deadline, now: now)
-        async let directoryNames = loadNames(book: book, within: limit)
+        let namesEnded = Counter()
+        async let directoryNames = loadNames(book: book, within: limit, ended: namesEnded)
         let permissionSets = try await loadPermissionSets(book: book, within: limit)
         var provisioned: [String: [String]]?
         if let permissionSets {
@@ -59,7 +60,9 @@ public struct CredentialReport: Sendable {
         }
         // Assignments are listed while the names still are, when the enumeration allows it.
         var listed: (assignments: [AccountAssignment], members: [String: [String]])?
-        if let provisioned, let enumeration = try await chooseEnumeration(provisioned: provisioned, book: book, within: limit) {
+        if let provisioned,
+            let enumeration = try await chooseEnumeration(provisioned: provisioned, book: book, within: limit, namesEnded: namesEnded)
+        {
             listed = try await loadAssignmentsAndMembers(enumeration: enumeration, provisioned: provisioned, book: book, within: limit)
         }
         let names = try await directoryNames
@@ -207,7 +210,9 @@ public struct CredentialReport: Sendable {
     }
 
     /// Users, groups and accounts by name; nil when the time ran out first.
-    private func loadNames(book: ProgressBook, within limit: TimeLimit) async throws -> DirectoryNames? {
+    /// `ended` counts one when the listing is over, whichever way.
+    private func loadNames(book: ProgressBook, within limit: TimeLimit, ended: Counter) async throws -> DirectoryNames? {
+        defer { ended.add() }
         async let users = resume(book.read(\.users), within: limit, page: { try await directory.users(after: $0) }) { listing in book.update { $0.users = listing } }
         async let groups = resume(book.read(\.groups), within: limit, page: { try await directory.groups(after: $0) }) { listing in book.update { $0.groups = listing } }
         async let accounts = resume(book.read(\.accounts), within: limit, page: { try await directory.accounts(after: $0) }) { listing in book.update { $0.accounts = listing } }
@@ -248,8 +253,11 @@ public struct CredentialReport: Sendable {
     /// By (account, permission set) pair as soon as the users and groups listed so far are at least
     /// as many as the pairs: the names go on listing alongside the assignments, and Identity Store's
     /// rate budget is spent while SSO Admin's is. Otherwise the choice waits for every user and
-    /// group to be listed. Nil when the time ran out first.
-    private func chooseEnumeration(provisioned: [String: [String]], book: ProgressBook, within limit: TimeLimit) async throws -> Enumeration? {
+    /// group to be listed. Nil when the time ran out first, or the names' listing ended without
+    /// listing them all (its error is the run's).
+    private func chooseEnumeration(
+        provisioned: [String: [String]], book: ProgressBook, within limit: TimeLimit, namesEnded: Counter
+    ) async throws -> Enumeration? {
         if let chosen = book.read(\.enumeration) { return chosen }
         let pairs = provisioned.reduce(0) { $0 + $1.value.count }
         while true {
@@ -261,7 +269,7 @@ public struct CredentialReport: Sendable {
                 book.update { $0.enumeration = enumeration }
                 return enumeration
             }
-            if limit.isUp { return nil }
+            if limit.isUp || namesEnded.value > 0 { return nil }
             try await Task.sleep(for: .milliseconds(100))
         }
     }

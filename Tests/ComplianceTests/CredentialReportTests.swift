@@ -324,6 +324,17 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         #expect(store.objects.withLock { $0.isEmpty })
     }
 
+    @Test func aFailedListingOfNamesFailsTheRunInsteadOfWaitingForIt() async throws {
+        let (report, store, _) = try makeReport(assignments: Self.assignments, provisioned: [
+            admin.permissionSetArn: (0..<10).map { String(format: "%012d", $0 + 300_000_000_000) }])
+        let failing = CredentialReport(
+            configuration: report.configuration, directory: NamesRefused(directory: report.directory), activity: report.activity,
+            ledger: report.ledger, store: store, requestCount: { 0 }, logger: report.logger, now: report.now)
+        await #expect(throws: NamesRefused.Refused.self) {
+            _ = try await failing.run(RunRequest(), deadline: nil)
+        }
+    }
+
     @Test func theResponseSaysWhetherTheRunIsComplete() throws {
         let paused = CredentialReportResponse.incomplete(PausedReport(continuation: "cr1.x", invocations: 1, apiCalls: 3, durationMs: 5, progressBytes: 7))
         let fields = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(paused)) as? [String: Any])
@@ -340,4 +351,30 @@ let readOnly = PermissionSet(permissionSetArn: "arn:aws:sso:::permissionSet/ssoi
         }
         #expect(CSVWriter.neutralised("ada") == "ada")
     }
+}
+
+/// A directory whose users cannot be listed.
+struct NamesRefused: AccessDirectory {
+    struct Refused: Error {}
+    let directory: any AccessDirectory
+
+    func users(after token: String?) async throws -> ListingPage<NamedEntry> { throw Refused() }
+    func permissionSetArns(after token: String?) async throws -> ListingPage<String> { try await directory.permissionSetArns(after: token) }
+    func permissionSet(_ arn: String) async throws -> PermissionSet { try await directory.permissionSet(arn) }
+    func accounts(provisionedWith arn: String, after token: String?) async throws -> ListingPage<String> {
+        try await directory.accounts(provisionedWith: arn, after: token)
+    }
+    func assignments(accountId: String, permissionSetArn: String, after token: String?) async throws -> ListingPage<AccountAssignment> {
+        try await directory.assignments(accountId: accountId, permissionSetArn: permissionSetArn, after: token)
+    }
+    func assignments(
+        principalId: String, principalType: AccountAssignment.PrincipalType, after token: String?
+    ) async throws -> ListingPage<AccountAssignment> {
+        try await directory.assignments(principalId: principalId, principalType: principalType, after: token)
+    }
+    func userIds(inGroup groupId: String, after token: String?) async throws -> ListingPage<String> {
+        try await directory.userIds(inGroup: groupId, after: token)
+    }
+    func groups(after token: String?) async throws -> ListingPage<NamedEntry> { try await directory.groups(after: token) }
+    func accounts(after token: String?) async throws -> ListingPage<NamedEntry> { try await directory.accounts(after: token) }
 }
