@@ -116,9 +116,9 @@ struct ProgressKeeping: Sendable {
     /// `<REPORT_PREFIX>progress/`.
     let folder: String
 
+    /// 32 hexadecimal digits.
     static func newRunId() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+        UUID().uuidString.replacing("-", with: "").lowercased()
     }
 
     func continuation(for progress: ReportProgress) -> String { Self.tokenPrefix + progress.runId }
@@ -179,11 +179,5 @@ struct ProgressKeeping: Sendable {
 
     func remove(_ progress: ReportProgress) async throws {
         try await store.remove(key(progress.runId))
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String {
-        String(repeating: "0", count: max(0, length - count)) + self
     }
 }

@@ -513,11 +513,12 @@ def test_state_machine_definitions_are_validated_and_versions_listed_as_step_fun
     answer = sfn.validate_state_machine_definition(definition=json.dumps(good))
     assert (answer["result"], answer["diagnostics"]) == ("OK", [])
     bad = {"StartAt": "Go", "States": {"Go": {"Type": "Pass", "Next": "Nowhere"}, "Lost": {"Type": "Wait", "Seconds": 1, "End": True},
-                                       "Odd": {"Type": "Jump", "End": True}}}
+                                       "Odd": {"Type": "Jump", "End": True}, "Both": {"Type": "Succeed", "Next": "Go"}}}
     answer = sfn.validate_state_machine_definition(definition=json.dumps(bad))
     assert answer["result"] == "FAIL"
     assert {(d["code"], d["location"]) for d in answer["diagnostics"]} == {
-        ("MISSING_TRANSITION_TARGET", "/States/Go"), ("UNREACHABLE_STATE", "/States/Lost"), ("SCHEMA_VALIDATION_FAILED", "/States/Odd/Type")}
+        ("MISSING_TRANSITION_TARGET", "/States/Go"), ("UNREACHABLE_STATE", "/States/Lost"), ("SCHEMA_VALIDATION_FAILED", "/States/Odd/Type"),
+        ("SCHEMA_VALIDATION_FAILED", "/States/Both"), ("UNREACHABLE_STATE", "/States/Both")}
     assert sfn.validate_state_machine_definition(definition="{not json")["diagnostics"][0]["code"] == "INVALID_JSON_DESCRIPTION"
     role = rig.client(state, "iam").create_role(RoleName="sfn-versions", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},

@@ -39,7 +39,7 @@ What a Terraform apply of infra/ needs (Tests/infra/test_terraform.py applies it
   calls before it creates a state machine, is missing too. It is answered from the checks AWS documents for its result `FAIL` with
   diagnostics (`asl_validation`): the definition is JSON, `StartAt` names a state, every state has a
   known `Type`, every `Next`, `Default` and choice `Next` names a state, every state that can go on
-  has a `Next` or `End`, and every state is reachable.
+  has a `Next` or `End` and every state that ends goes nowhere else, and every state is reachable.
 
 They were read against moto 5.2.1 only, so another version is refused.
 """
@@ -502,6 +502,8 @@ def asl_diagnostics(definition: str) -> list[dict]:
             found.append(error("SCHEMA_VALIDATION_FAILED", f"{name}: a Choice state needs Choices", f"{where}/Choices"))
         if kind not in ("Choice", "Succeed", "Fail") and not state.get("Next") and not state.get("End"):
             found.append(error("SCHEMA_VALIDATION_FAILED", f"{name}: a {kind} state needs Next or End", where))
+        if (kind in ("Succeed", "Fail") or state.get("End")) and targets:
+            found.append(error("SCHEMA_VALIDATION_FAILED", f"{name}: a state that ends goes nowhere else", where))
     reached, frontier = set(), [machine.get("StartAt")]
     while frontier:
         name = frontier.pop()
